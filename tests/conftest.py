@@ -1,0 +1,270 @@
+"""Test harness: every test runs against a real Frappe v15 site on MariaDB and Redis.
+
+`./run-tests` creates a throwaway site, installs the app and runs pytest from the bench's `sites`
+folder with INTEGRATION_HUB_TEST_SITE naming the site. Each test runs inside one database
+transaction that is rolled back afterwards; a `frappe.db.commit()` made by the code under test keeps
+the work inside that transaction (its commit hooks still run, so jobs enqueued after commit are
+enqueued), so nothing a test writes leaks into the next one. Tests that need data visible to another
+connection (an HTTP server, a second worker) use the `committed` fixture, which really commits and
+removes what it committed afterwards.
+
+Schema changes (new DocTypes, custom fields) commit implicitly in MariaDB: make them in session
+fixtures, never inside a test.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+import frappe
+from frappe.database.database import Database
+from frappe.utils.background_jobs import execute_job, get_queue_list, get_redis_conn
+from rq import Queue
+
+TEST_SAVEPOINT = "integration_hub_test"
+SITE_MANAGER = "site-manager@example.com"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def site() -> Iterator[str]:
+	"""Connect to the test site once for the whole session, as Frappe's own test runner does."""
+	name = os.environ.get("INTEGRATION_HUB_TEST_SITE")
+	if not name:
+		pytest.exit("INTEGRATION_HUB_TEST_SITE is not set: run the suite with ./run-tests", returncode=2)
+	frappe.init(site=name, sites_path=os.getcwd())
+	frappe.connect()
+	frappe.flags.in_test = True
+	frappe.set_user("Administrator")
+	_ensure_a_site_manager()
+	yield name
+	frappe.db.rollback()
+	frappe.destroy()
+
+
+def _ensure_a_site_manager() -> None:
+	"""A real site has a human System Manager (the setup wizard makes one); Frappe refuses to delete
+	users when none would remain, so the throwaway site gets one too."""
+	if frappe.db.exists("User", SITE_MANAGER):
+		return
+	user = frappe.get_doc(
+		{"doctype": "User", "email": SITE_MANAGER, "first_name": "Site Manager", "send_welcome_email": 0}
+	)
+	user.append("roles", {"role": "System Manager"})
+	user.insert()
+	frappe.db.commit()
+
+
+def _real_commit() -> None:
+	Database.commit(frappe.db)
+
+
+def _real_rollback() -> None:
+	Database.rollback(frappe.db)
+
+
+@pytest.fixture(autouse=True)
+def transaction(site: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+	"""Run the test in one transaction that is always rolled back, even if the code commits."""
+	_real_rollback()
+	frappe.db.sql(f"savepoint {TEST_SAVEPOINT}")
+
+	def commit_inside_test() -> None:
+		frappe.db.before_rollback.reset()
+		frappe.db.after_rollback.reset()
+		frappe.db.before_commit.run()
+		frappe.db.after_commit.run()
+
+	def rollback_inside_test(*, save_point: str | None = None) -> None:
+		if save_point:
+			return Database.rollback(frappe.db, save_point=save_point)
+		frappe.db.before_commit.reset()
+		frappe.db.after_commit.reset()
+		frappe.db.before_rollback.run()
+		frappe.db.sql(f"rollback to savepoint {TEST_SAVEPOINT}")
+		frappe.db.after_rollback.run()
+
+	monkeypatch.setattr(frappe.db, "commit", commit_inside_test)
+	monkeypatch.setattr(frappe.db, "rollback", rollback_inside_test)
+	yield
+	monkeypatch.undo()
+	_real_rollback()
+	frappe.local.flags.pop("integration_hub", None)
+	frappe.clear_cache()
+	frappe.set_user("Administrator")
+
+
+class Committed:
+	"""Really commit test data (for other connections to see it) and delete it after the test."""
+
+	def __init__(self) -> None:
+		self._documents: list[tuple[str, str]] = []
+		self._cleanups: list[Callable[[], None]] = []
+
+	def track(self, doc: "frappe.model.document.Document") -> "frappe.model.document.Document":
+		self._documents.append((doc.doctype, doc.name))
+		return doc
+
+	def on_cleanup(self, cleanup: Callable[[], None]) -> None:
+		self._cleanups.append(cleanup)
+
+	def commit(self) -> None:
+		_real_commit()
+		frappe.db.sql(f"savepoint {TEST_SAVEPOINT}")
+
+	def cleanup(self) -> None:
+		_real_rollback()
+		frappe.set_user("Administrator")
+		for doctype, name in reversed(self._documents):
+			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True, ignore_missing=True)
+		for cleanup in reversed(self._cleanups):
+			cleanup()
+		_real_commit()
+
+
+@pytest.fixture
+def committed(transaction: None) -> Iterator[Committed]:
+	data = Committed()
+	yield data
+	data.cleanup()
+
+
+@pytest.fixture
+def as_user() -> Callable[[str], contextlib.AbstractContextManager]:
+	"""`with as_user("someone@example.com"):` runs the block as that user, then restores the caller."""
+
+	@contextlib.contextmanager
+	def switch(user: str) -> Iterator[None]:
+		previous = frappe.session.user
+		frappe.set_user(user)
+		try:
+			yield
+		finally:
+			frappe.set_user(previous)
+
+	return switch
+
+
+@pytest.fixture
+def run_background_jobs(site: str) -> Callable[[], int]:
+	"""Run this site's jobs waiting in the real Redis queues, inline, inside the test's transaction.
+
+	Jobs go through Frappe's own `execute_job`, as a worker would run them, minus the fork and the
+	new connection (which could not see the test's uncommitted data). Returns how many jobs ran.
+	"""
+
+	def run() -> int:
+		ran = 0
+		while True:
+			job = _next_job_of_site(site)
+			if job is None:
+				return ran
+			job_kwargs = dict(job.kwargs)
+			job_kwargs["is_async"] = False
+			try:
+				execute_job(**job_kwargs)
+			finally:
+				job.delete()
+			ran += 1
+
+	return run
+
+
+def _next_job_of_site(site: str):
+	connection = get_redis_conn()
+	for queue_name in get_queue_list(build_queue_name=True):
+		queue = Queue(queue_name, connection=connection)
+		for job in queue.get_jobs():
+			if job.kwargs.get("site") == site:
+				queue.remove(job)
+				return job
+	return None
+
+
+def _free_port() -> int:
+	with socket.socket() as probe:
+		probe.bind(("127.0.0.1", 0))
+		return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(site: str) -> Iterator[str]:
+	"""A real Frappe web server (gunicorn, as in production) for this site on 127.0.0.1."""
+	port = _free_port()
+	bench_python = Path(sys.executable)
+	process = subprocess.Popen(
+		[
+			str(bench_python.parent / "gunicorn"),
+			"--bind",
+			f"127.0.0.1:{port}",
+			"--workers",
+			"2",
+			"--timeout",
+			"120",
+			"--graceful-timeout",
+			"5",
+			"frappe.app:application",
+		],
+		cwd=os.getcwd(),
+		stdout=subprocess.DEVNULL,
+		stderr=subprocess.DEVNULL,
+	)
+	base_url = f"http://127.0.0.1:{port}"
+	try:
+		_wait_until_serving(base_url, site, process)
+		yield base_url
+	finally:
+		process.terminate()
+		try:
+			process.wait(timeout=15)
+		except subprocess.TimeoutExpired:
+			process.kill()
+
+
+def _wait_until_serving(base_url: str, site: str, process: subprocess.Popen) -> None:
+	deadline = time.monotonic() + 60
+	while time.monotonic() < deadline:
+		if process.poll() is not None:
+			raise RuntimeError(f"the test web server exited with {process.returncode}")
+		with contextlib.suppress(requests.ConnectionError):
+			requests.get(f"{base_url}/api/method/ping", headers={"Host": site}, timeout=5)
+			return
+		time.sleep(0.2)
+	raise RuntimeError("the test web server did not answer within 60 seconds")
+
+
+class Client(requests.Session):
+	"""HTTP client for the test site: relative URLs, the site's Host header, optional token auth."""
+
+	def __init__(self, base_url: str, site: str, token: str | None = None) -> None:
+		super().__init__()
+		self.base_url = base_url
+		self.headers["Host"] = site
+		if token:
+			self.headers["Authorization"] = f"token {token}"
+
+	def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
+		kwargs.setdefault("timeout", 30)
+		return super().request(method, f"{self.base_url}{url}", *args, **kwargs)
+
+
+@pytest.fixture
+def http(server: str, site: str) -> Callable[..., Client]:
+	"""`http()` is a Guest client; `http(token)` authenticates with Frappe's `token key:secret`."""
+	clients: list[Client] = []
+
+	def make(token: str | None = None) -> Client:
+		client = Client(server, site, token)
+		clients.append(client)
+		return client
+
+	yield make
+	for client in clients:
+		client.close()

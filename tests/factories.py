@@ -1,0 +1,57 @@
+"""factory-boy factories: every DocType the tests create is made here, through `Document.insert()`."""
+
+import factory
+
+import frappe
+
+
+class FrappeFactory(factory.Factory):
+	"""Build a Frappe document and insert it with the current user's permissions."""
+
+	class Meta:
+		abstract = True
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		return frappe.get_doc({"doctype": cls._meta.model, **kwargs})
+
+	@classmethod
+	def _create(cls, model_class, *args, **kwargs):
+		return cls._build(model_class, *args, **kwargs).insert()
+
+
+class UserFactory(FrappeFactory):
+	class Meta:
+		model = "User"
+
+	email = factory.Sequence(lambda n: f"hub-user-{n}-{frappe.generate_hash(length=6)}@example.com")
+	first_name = factory.Sequence(lambda n: f"Hub User {n}")
+	send_welcome_email = 0
+	user_type = "System User"
+	roles = factory.LazyFunction(list)
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		roles = kwargs.pop("roles")
+		user = super()._build(model_class, *args, **kwargs)
+		for role in roles:
+			user.append("roles", {"role": role})
+		return user
+
+
+class ToDoFactory(FrappeFactory):
+	class Meta:
+		model = "ToDo"
+
+	description = factory.Sequence(lambda n: f"Integration hub test task {n}")
+	status = "Open"
+	priority = "Medium"
+
+
+def issue_api_token(user: "frappe.model.document.Document") -> str:
+	"""Give the user a Frappe API key and secret; return them as `key:secret` for `token` auth."""
+	api_secret = frappe.generate_hash(length=15)
+	user.api_key = frappe.generate_hash(length=15)
+	user.api_secret = api_secret
+	user.save(ignore_permissions=True)
+	return f"{user.api_key}:{api_secret}"
