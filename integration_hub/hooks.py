@@ -12,3 +12,26 @@ required_apps = []
 
 # Controllers get `DF` type annotations when DocTypes are saved in developer mode.
 export_python_type_annotations = True
+
+before_install = "integration_hub.install.ensure_roles"
+after_migrate = "integration_hub.install.ensure_roles"
+
+# Every write to an exposed DocType goes into the change feed, in the writer's transaction.
+doc_events = {
+	"*": {
+		"on_update": "integration_hub.documents.changes.on_document_write",
+		"on_cancel": "integration_hub.documents.changes.on_document_write",
+		"on_update_after_submit": "integration_hub.documents.changes.on_document_write",
+		"after_delete": "integration_hub.documents.changes.on_document_delete",
+		"after_rename": "integration_hub.documents.changes.on_document_rename",
+	}
+}
+
+# Frappe's own error pages become problem+json on the API's paths.
+after_request = ["integration_hub.api.errors.render_framework_errors"]
+
+scheduler_events = {
+	"all": ["integration_hub.tasks.position_committed_changes"],
+	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
+	"daily": ["integration_hub.tasks.prune_change_log"],
+}

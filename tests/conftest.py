@@ -13,6 +13,7 @@ fixtures, never inside a test.
 """
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -29,7 +30,11 @@ from frappe.database.database import Database
 from frappe.utils.background_jobs import execute_job, get_queue_list, get_redis_conn
 from rq import Queue
 
+from tests.fixtures_doctypes import create_test_doctypes
+
 TEST_SAVEPOINT = "integration_hub_test"
+# Where a rollback inside a test goes back to: the test's start, or the start of an in-process API call.
+_transaction_starts = [TEST_SAVEPOINT]
 SITE_MANAGER = "site-manager@example.com"
 
 
@@ -44,6 +49,7 @@ def site() -> Iterator[str]:
 	frappe.flags.in_test = True
 	frappe.set_user("Administrator")
 	_ensure_a_site_manager()
+	create_test_doctypes()
 	yield name
 	frappe.db.rollback()
 	frappe.destroy()
@@ -88,7 +94,7 @@ def transaction(site: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 		frappe.db.before_commit.reset()
 		frappe.db.after_commit.reset()
 		frappe.db.before_rollback.run()
-		frappe.db.sql(f"rollback to savepoint {TEST_SAVEPOINT}")
+		frappe.db.sql(f"rollback to savepoint {_transaction_starts[-1]}")
 		frappe.db.after_rollback.run()
 
 	monkeypatch.setattr(frappe.db, "commit", commit_inside_test)
@@ -96,7 +102,7 @@ def transaction(site: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 	yield
 	monkeypatch.undo()
 	_real_rollback()
-	frappe.local.flags.pop("integration_hub", None)
+	frappe.local.flags.pop("integration_hub_field_policies", None)
 	frappe.clear_cache()
 	frappe.set_user("Administrator")
 
@@ -134,6 +140,30 @@ def committed(transaction: None) -> Iterator[Committed]:
 	data = Committed()
 	yield data
 	data.cleanup()
+
+
+@pytest.fixture
+def api(transaction: None) -> Callable[..., tuple[int, dict]]:
+	"""Call an `api.v1` endpoint in-process as the session user, as Frappe's handler would (argument
+	type validation included); return (HTTP status, JSON body). A rollback inside the call goes back to
+	the call's start, like a request's own rollback, and keeps the test's data."""
+	from werkzeug.wrappers import Response
+
+	from integration_hub.api import v1
+
+	def call(endpoint: str, /, **arguments) -> tuple[int, dict]:
+		savepoint = f"integration_hub_api_call_{len(_transaction_starts)}"
+		frappe.db.sql(f"savepoint {savepoint}")
+		_transaction_starts.append(savepoint)
+		try:
+			result = frappe.call(getattr(v1, endpoint), **arguments)
+		finally:
+			_transaction_starts.pop()
+		if isinstance(result, Response):
+			return result.status_code, json.loads(result.get_data(as_text=True))
+		return 200, json.loads(frappe.as_json({"message": result}))
+
+	return call
 
 
 @pytest.fixture

@@ -55,3 +55,50 @@ def issue_api_token(user: "frappe.model.document.Document") -> str:
 	user.api_secret = api_secret
 	user.save(ignore_permissions=True)
 	return f"{user.api_key}:{api_secret}"
+
+
+class HubResourceFactory(FrappeFactory):
+	class Meta:
+		model = "Hub Resource"
+
+	document_type = "Hub Test Item"
+	enabled = 1
+	allow_read = 1
+	allow_create = 1
+	allow_update = 1
+	allow_delete = 1
+	key_fields = "code"
+	fields = factory.LazyFunction(list)
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		fields = kwargs.pop("fields")
+		resource = super()._build(model_class, *args, **kwargs)
+		for fieldname in fields:
+			resource.append("fields", {"fieldname": fieldname})
+		return resource
+
+
+class CategoryFactory(FrappeFactory):
+	class Meta:
+		model = "Hub Test Category"
+
+	category_name = factory.Sequence(lambda n: f"Category {n} {frappe.generate_hash(length=4)}")
+
+
+class ItemFactory(FrappeFactory):
+	class Meta:
+		model = "Hub Test Item"
+
+	code = factory.Sequence(lambda n: f"ITEM-{n:05d}-{frappe.generate_hash(length=4)}")
+	title = factory.Sequence(lambda n: f"Item {n}")
+	qty = 1
+	status = "Active"
+
+
+class UserPermissionFactory(FrappeFactory):
+	class Meta:
+		model = "User Permission"
+
+	allow = "Hub Test Category"
+	apply_to_all_doctypes = 1

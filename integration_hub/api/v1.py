@@ -2,11 +2,24 @@
 
 Every endpoint lives here and only here, under `/api/method/integration_hub.api.v1.<name>`.
 Each one is thin: check who is calling, parse the arguments, call a service module, shape the answer.
+Errors are `application/problem+json` (see `api/errors.py`); writes honour `Idempotency-Key`.
 """
 
 import frappe
 
 import integration_hub
+from integration_hub.api.endpoint import endpoint, json_argument
+from integration_hub.documents import changes as change_feed
+from integration_hub.documents import describe as describer
+from integration_hub.documents import openapi as openapi_builder
+from integration_hub.documents import query
+from integration_hub.documents import upsert as writer
+from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
+from integration_hub.documents.exposure import authorize, get_resource
+from integration_hub.documents.fields import field_policy
+from integration_hub.tasks import position_committed_changes
+
+JSONValue = str | dict | list | None
 
 
 @frappe.whitelist(methods=["GET"])
@@ -18,3 +31,87 @@ def ping() -> dict:
 		"frappe_version": frappe.__version__,
 		"user": frappe.session.user,
 	}
+
+
+@frappe.whitelist(methods=["GET"])
+@endpoint()
+def describe(doctype: str) -> dict:
+	"""Key fields, the operations this caller may perform, and the fields it may read and write."""
+	return describer.describe_resource(get_resource(doctype))
+
+
+@frappe.whitelist(methods=["GET"])
+@endpoint()
+def get_document(doctype: str, name: str | None = None, key: JSONValue = None) -> dict:
+	resource = get_resource(doctype)
+	return writer.get_record(resource, name, json_argument(key, "key", types=(dict,)))
+
+
+@frappe.whitelist(methods=["GET"])
+@endpoint()
+def list_documents(
+	doctype: str,
+	fields: JSONValue = None,
+	filters: JSONValue = None,
+	order_by: str | None = None,
+	limit: int | str | None = None,
+	cursor: str | None = None,
+) -> dict:
+	resource = get_resource(doctype)
+	authorize(resource, "read")
+	policy = field_policy(resource)
+	page = query.list_page(
+		resource,
+		policy,
+		fields=query.parse_fields(json_argument(fields, "fields", types=(list, str)), policy),
+		filters=query.parse_filters(json_argument(filters, "filters", types=(dict, list)), policy),
+		order=query.parse_order(order_by),
+		limit=query.parse_limit(limit, resource.max_page_size),
+		cursor=cursor or None,
+	)
+	return {"data": page.rows, "next_cursor": page.next_cursor, "has_more": page.has_more}
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def upsert(doctype: str, data: JSONValue = None, key: JSONValue = None) -> dict:
+	resource = get_resource(doctype)
+	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
+	record = json_argument(data, "data", types=(dict,))
+	return writer.upsert_record(resource, record, key_fields).as_dict()
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def bulk_upsert(doctype: str, records: JSONValue = None, key: JSONValue = None, atomic: bool = False) -> dict:
+	resource = get_resource(doctype)
+	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
+	results = bulk_upsert_records(resource, json_argument(records, "records", types=(list,)), key_fields, atomic)
+	return {"results": results}
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def delete_document(doctype: str, name: str | None = None, key: JSONValue = None) -> dict:
+	resource = get_resource(doctype)
+	deleted = writer.delete_record(resource, name, json_argument(key, "key", types=(dict,)))
+	return {"name": deleted, "status": "deleted"}
+
+
+@frappe.whitelist(methods=["GET"])
+@endpoint()
+def changes(doctype: str, cursor: str | None = None, limit: int | str | None = None) -> dict:
+	resource = get_resource(doctype)
+	authorize(resource, "read")
+	position_committed_changes(max_batches=1)
+	page = change_feed.read_changes(
+		resource, cursor or None, query.parse_limit(limit, min(resource.max_page_size, 1000), default=100)
+	)
+	return {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
+
+
+@frappe.whitelist(methods=["GET"])
+@endpoint()
+def openapi() -> dict:
+	"""An OpenAPI 3.1 document of this API, with a schema for each resource the caller may read."""
+	return openapi_builder.build_document()

@@ -1,0 +1,121 @@
+"""The edge every `api.v1` endpoint goes through: errors become problem+json, writes honour
+`Idempotency-Key`, and a failed call leaves nothing behind.
+
+The request is the transaction's owner here, so this is the one place of the API that commits or
+rolls back.
+"""
+
+import functools
+import json
+
+import frappe
+from frappe import _
+from werkzeug.wrappers import Response
+
+from integration_hub.api.errors import response_for_exception
+from integration_hub.documents import idempotency
+from integration_hub.exceptions import BadRequest
+
+MAX_JSON_DEPTH = 32
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def endpoint(*, idempotent: bool = False):
+	"""Wrap an endpoint (under `@frappe.whitelist`; `functools.wraps` keeps its type validation)."""
+
+	def decorate(fn):
+		@functools.wraps(fn)
+		def wrapper(*args, **kwargs):
+			key = _request_header("Idempotency-Key") if idempotent else None
+			if key is not None:
+				return _run_idempotently(fn, key, args, kwargs)
+			try:
+				result = fn(*args, **kwargs)
+			except Exception as e:
+				frappe.db.rollback()
+				return response_for_exception(e)
+			_forget_messages()
+			return result
+
+		return wrapper
+
+	return decorate
+
+
+def _request_header(name: str) -> str | None:
+	request = getattr(frappe.local, "request", None)  # none when called in-process, outside a request
+	return request.headers.get(name) if request is not None else None
+
+
+def _run_idempotently(fn, key: str, args: tuple, kwargs: dict) -> Response:
+	fingerprint = idempotency.request_fingerprint(fn.__name__, kwargs)
+	try:
+		claim = idempotency.claim(key, fingerprint, frappe.session.user)
+	except Exception as e:
+		frappe.db.rollback()
+		return response_for_exception(e)
+	if claim.replay:
+		frappe.db.rollback()
+		return _stored_response(claim.replay.status, claim.replay.body, replayed=True)
+	frappe.db.commit()  # the claim must be visible to a concurrent retry while this one runs
+
+	try:
+		response = json_response({"message": fn(*args, **kwargs)})
+	except Exception as e:
+		frappe.db.rollback()
+		response = response_for_exception(e)
+		if response.status_code in (409, 429) or response.status_code >= 500:
+			# A retry may succeed: do not pin this answer to the key.
+			idempotency.release(claim.record)
+			return response
+	_forget_messages()
+	idempotency.complete(claim.record, response.status_code, response.get_data(as_text=True))
+	return response  # Frappe commits the operation and its stored answer together
+
+
+def json_response(data: object, status: int = 200) -> Response:
+	return Response(frappe.as_json(data, indent=None), status=status, mimetype="application/json")
+
+
+def _stored_response(status: int, body: str, replayed: bool) -> Response:
+	mimetype = "application/problem+json" if status >= 400 else "application/json"
+	response = Response(body, status=status, mimetype=mimetype)
+	if replayed:
+		response.headers[REPLAY_HEADER] = "true"
+	return response
+
+
+def _forget_messages() -> None:
+	# Messages of records that failed inside a bulk call are reported in its results, not as toasts.
+	frappe.local.message_log = []
+
+
+def json_argument(value: object, name: str, *, types: tuple[type, ...]) -> object:
+	"""A JSON-valued argument, given as JSON or as a JSON string (query parameters are strings)."""
+	if isinstance(value, str) and types != (str,):
+		stripped = value.strip()
+		if stripped[:1] in ("{", "[") or stripped in ("null", "true", "false"):
+			try:
+				value = json.loads(stripped)
+			except ValueError:
+				raise BadRequest(_("{0} is not valid JSON").format(name), [{"pointer": f"/{name}"}])
+	if value is not None and not isinstance(value, types):
+		expected = " or ".join(_json_type_name(t) for t in types)
+		raise BadRequest(_("{0} must be {1}").format(name, expected), [{"pointer": f"/{name}"}])
+	if _depth(value) > MAX_JSON_DEPTH:
+		raise BadRequest(_("{0} is nested too deeply").format(name), [{"pointer": f"/{name}"}])
+	return value
+
+
+def _json_type_name(t: type) -> str:
+	return {dict: "an object", list: "a list", str: "a string", int: "a number", bool: "a boolean"}.get(t, t.__name__)
+
+
+def _depth(value: object, level: int = 0) -> int:
+	if level > MAX_JSON_DEPTH:
+		return level
+	if isinstance(value, dict):
+		return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+	if isinstance(value, list):
+		return max((_depth(v, level + 1) for v in value), default=level + 1)
+	return level

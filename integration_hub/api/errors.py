@@ -1,0 +1,71 @@
+"""The API's error answers: `application/problem+json` (RFC 9457) for every error of `api.v1`.
+
+Endpoint errors are rendered by `api.endpoint`; errors raised by Frappe before an endpoint runs
+(authentication, argument types, malformed JSON, an unknown method) are rewritten here, in an
+`after_request` hook, so a client of this API never sees Frappe's HTML pages or a traceback.
+"""
+
+import json
+
+import frappe
+from werkzeug.wrappers import Response
+
+from integration_hub.exceptions import FRAMEWORK_ERRORS, INTERNAL_ERROR, Problem, problem_from_exception
+
+API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(problem: Problem, headers: dict | None = None) -> Response:
+	response = Response(json.dumps(problem.as_dict()), status=problem.status, mimetype=PROBLEM_JSON)
+	for name, value in (headers or {}).items():
+		response.headers[name] = value
+	return response
+
+
+def response_for_exception(exc: BaseException) -> Response:
+	problem = problem_from_exception(exc)
+	if problem.status >= 500:
+		frappe.log_error(title=f"integration_hub API: {type(exc).__name__}")
+	headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+	return problem_response(problem, headers)
+
+
+def render_framework_errors(response: Response | None = None, request=None) -> None:
+	"""after_request hook: turn Frappe's own error bodies on our API paths into problem+json."""
+	if response is None or request is None or not request.path.startswith(API_PATH_PREFIX):
+		return
+	if response.status_code < 400 or response.mimetype == PROBLEM_JSON:
+		return
+	problem = _problem_from_frappe_response(response.status_code)
+	response.set_data(json.dumps(problem.as_dict()))
+	response.status_code = problem.status
+	response.mimetype = PROBLEM_JSON
+
+
+def _problem_from_frappe_response(status: int) -> Problem:
+	local_response = getattr(frappe.local, "response", None) or {}
+	exc_type = local_response.get("exc_type") or ""
+	status, code, title = FRAMEWORK_ERRORS.get(exc_type) or _by_status(status)
+	if status == 403 and frappe.session.user in (None, "", "Guest"):
+		status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
+	detail = title if status >= 500 else (_first_server_message(local_response) or title)
+	return Problem(status, code, title, detail, [], exc_type)
+
+
+def _by_status(status: int) -> tuple[int, str, str]:
+	for known in FRAMEWORK_ERRORS.values():
+		if known[0] == status:
+			return known
+	return (status, "BAD_REQUEST", "Bad request") if 400 <= status < 500 else INTERNAL_ERROR
+
+
+def _first_server_message(local_response: dict) -> str:
+	from frappe.utils import strip_html_tags
+
+	try:
+		messages = json.loads(local_response.get("_server_messages") or "[]")
+		first = json.loads(messages[0]) if messages else {}
+		return strip_html_tags(first.get("message", "")).strip()[:1000]
+	except (ValueError, TypeError, AttributeError, IndexError):
+		return ""

@@ -1,0 +1,108 @@
+"""Which DocTypes the API exposes, and what it allows on each: the administrator's curation.
+
+The policy is a Hub Resource record per DocType. It is configuration, not the caller's data, so it is
+read from Frappe's document cache (invalidated whenever a Hub Resource is saved) and never filtered
+by the caller's permissions; the caller's permissions are checked separately, on every call.
+"""
+
+from dataclasses import dataclass
+
+import frappe
+from frappe import _
+
+from integration_hub.exceptions import OperationNotPermitted, ResourceNotExposed
+
+OPERATIONS = ("read", "create", "update", "delete")
+PAGE_SIZE_LIMIT = 1000
+BATCH_SIZE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Resource:
+	doctype: str
+	operations: frozenset[str]
+	key_fields: tuple[str, ...]
+	allowlist: frozenset[str] | None  # None: every field the caller may read
+	max_page_size: int
+	max_batch_size: int
+
+	def allows(self, operation: str) -> bool:
+		return operation in self.operations
+
+
+def get_resource(doctype: object) -> Resource:
+	"""The exposure of `doctype`, or ResourceNotExposed (404) whatever the caller's roles."""
+	if not isinstance(doctype, str) or not doctype or not is_exposed(doctype):
+		raise ResourceNotExposed(
+			_("{0} is not exposed through the integration hub API").format(frappe.bold(str(doctype)[:140])),
+			errors=[{"pointer": "/doctype", "detail": _("not an exposed resource")}],
+		)
+	config = frappe.get_cached_doc("Hub Resource", doctype)
+	return Resource(
+		doctype=doctype,
+		operations=frozenset(op for op in OPERATIONS if config.get(f"allow_{op}")),
+		key_fields=parse_key_fields(config.key_fields),
+		allowlist=frozenset(row.fieldname for row in config.fields) or None,
+		max_page_size=clamp(config.max_page_size, 100, PAGE_SIZE_LIMIT),
+		max_batch_size=clamp(config.max_batch_size, 500, BATCH_SIZE_LIMIT),
+	)
+
+
+def require(resource: Resource, operation: str) -> None:
+	if not resource.allows(operation):
+		raise OperationNotPermitted(
+			_("The integration hub does not allow {0} on {1}").format(_(operation), resource.doctype)
+		)
+
+
+# The Frappe permission type each API operation needs.
+PERMISSION_TYPES = {"read": "read", "create": "create", "update": "write", "delete": "delete"}
+
+
+def authorize(resource: Resource, operation: str) -> None:
+	"""Exposure first, then Frappe's DocType-level permission for the session user (403 either way)."""
+	require(resource, operation)
+	ptype = PERMISSION_TYPES[operation]
+	if not frappe.has_permission(resource.doctype, ptype):
+		raise OperationNotPermitted(_("You are not permitted to {0} {1}").format(_(ptype), resource.doctype))
+
+
+def permitted_operations(resource: Resource) -> list[str]:
+	return [
+		op for op in OPERATIONS if resource.allows(op) and frappe.has_permission(resource.doctype, PERMISSION_TYPES[op])
+	]
+
+
+def exposed_doctypes() -> list[str]:
+	return sorted(_enabled_resources())
+
+
+def is_exposed(doctype: str) -> bool:
+	return doctype in _enabled_resources()
+
+
+def _enabled_resources() -> set[str]:
+	# Cached site-wide; cleared by HubResource.clear_cache() whenever a resource changes.
+	names = frappe.cache.get_value(ENABLED_RESOURCES_CACHE_KEY)
+	if names is None:
+		if not frappe.db.table_exists("Hub Resource"):  # while the app itself is being installed
+			return set()
+		names = frappe.get_all("Hub Resource", filters={"enabled": 1}, pluck="name")
+		frappe.cache.set_value(ENABLED_RESOURCES_CACHE_KEY, names)
+	return set(names)
+
+
+ENABLED_RESOURCES_CACHE_KEY = "integration_hub:enabled_resources"
+
+
+def clear_exposure_cache() -> None:
+	frappe.cache.delete_value(ENABLED_RESOURCES_CACHE_KEY)
+
+
+def parse_key_fields(value: str | None) -> tuple[str, ...]:
+	return tuple(part.strip() for part in (value or "").split(",") if part.strip()) or ("name",)
+
+
+def clamp(value: int | None, default: int, upper: int) -> int:
+	value = int(value or 0) or default
+	return max(1, min(value, upper))

@@ -1,0 +1,216 @@
+"""An OpenAPI 3.1 description of `api.v1`, with a schema for each resource the caller may read."""
+
+import frappe
+
+import integration_hub
+from integration_hub.documents.describe import METADATA_FIELD_TYPES
+from integration_hub.documents.exposure import exposed_doctypes, get_resource
+from integration_hub.documents.fields import FieldPolicy, field_policy
+from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
+
+BASE = "/api/method/integration_hub.api.v1"
+
+JSON_TYPES = {
+	"Int": {"type": "integer"},
+	"Long Int": {"type": "integer"},
+	"Check": {"type": "integer", "enum": [0, 1]},
+	"Float": {"type": "number"},
+	"Currency": {"type": "number"},
+	"Percent": {"type": "number"},
+	"Date": {"type": "string", "format": "date"},
+	"Datetime": {"type": "string", "format": "date-time"},
+	"Time": {"type": "string", "format": "time"},
+	"JSON": {},
+}
+
+
+def build_document() -> dict:
+	readable = [doctype for doctype in exposed_doctypes() if _may_read(doctype)]
+	schemas = {_schema_name(doctype): _resource_schema(field_policy(get_resource(doctype))) for doctype in readable}
+	schemas.update(_common_schemas(readable))
+	return {
+		"openapi": "3.1.0",
+		"info": {
+			"title": "integration_hub API",
+			"version": integration_hub.__version__,
+			"description": "The curated document API of this Frappe site. Errors are application/problem+json.",
+		},
+		"servers": [{"url": frappe.utils.get_url()}],
+		"security": [{"token": []}, {"bearer": []}],
+		"paths": _paths(),
+		"components": {
+			"schemas": schemas,
+			"securitySchemes": {
+				"token": {"type": "apiKey", "in": "header", "name": "Authorization",
+					"description": "Frappe token authentication: `token api_key:api_secret`"},
+				"bearer": {"type": "http", "scheme": "bearer"},
+			},
+			"responses": {"Problem": _problem_response()},
+		},
+	}
+
+
+def _may_read(doctype: str) -> bool:
+	return get_resource(doctype).allows("read") and bool(frappe.has_permission(doctype, "read"))
+
+
+def _schema_name(doctype: str) -> str:
+	return "".join(part for part in doctype.title().split() if part.isalnum()) or "Resource"
+
+
+def _resource_schema(policy: FieldPolicy) -> dict:
+	properties = {}
+	for fieldname, df in policy.readable.items():
+		fieldtype = df.fieldtype if df is not None else METADATA_FIELD_TYPES.get(fieldname, "Data")
+		schema = dict(JSON_TYPES.get(fieldtype, {"type": "string"}))
+		if df is not None and df.fieldtype == "Select" and df.options:
+			schema = {"type": "string", "enum": [o for o in df.options.split("\n")]}
+		if df is not None and df.label:
+			schema["title"] = df.label
+		if fieldname not in policy.writable:
+			schema["readOnly"] = True
+		properties[fieldname] = {"anyOf": [schema, {"type": "null"}]} if schema.get("type") else schema
+	for table, child_policy in policy.tables.items():
+		properties[table] = {"type": "array", "items": _resource_schema(child_policy)}
+	return {"type": "object", "properties": properties}
+
+
+def _common_schemas(doctypes: list[str]) -> dict:
+	return {
+		"Problem": {
+			"type": "object",
+			"required": ["type", "title", "status", "code"],
+			"properties": {
+				"type": {"type": "string"},
+				"title": {"type": "string"},
+				"status": {"type": "integer"},
+				"detail": {"type": "string"},
+				"code": {"type": "string"},
+				"exc_type": {"type": "string"},
+				"errors": {
+					"type": "array",
+					"items": {"type": "object", "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}}},
+				},
+			},
+		},
+		"Doctype": {"type": "string", "enum": doctypes} if doctypes else {"type": "string"},
+	}
+
+
+def _problem_response() -> dict:
+	return {
+		"description": "An error, as RFC 9457 problem details",
+		"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+	}
+
+
+def _param(name: str, description: str, required: bool = False, schema: dict | None = None) -> dict:
+	return {
+		"name": name,
+		"in": "query",
+		"required": required,
+		"description": description,
+		"schema": schema or {"type": "string"},
+	}
+
+
+def _operation(summary: str, *, parameters=None, body: dict | None = None, idempotent: bool = False) -> dict:
+	operation = {
+		"summary": summary,
+		"responses": {
+			"200": {
+				"description": "Success, inside Frappe's message envelope",
+				"content": {"application/json": {"schema": {"type": "object", "properties": {"message": {}}}}},
+			},
+			"4XX": {"$ref": "#/components/responses/Problem"},
+		},
+	}
+	parameters = list(parameters or [])
+	if idempotent:
+		parameters.append(
+			{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
+				"description": "Retries with the same key and body replay the first answer for 24 hours"}
+		)
+	if parameters:
+		operation["parameters"] = parameters
+	if body:
+		operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+	return operation
+
+
+def _paths() -> dict:
+	doctype = _param("doctype", "An exposed DocType", True, {"$ref": "#/components/schemas/Doctype"})
+	doctype_property = {"$ref": "#/components/schemas/Doctype"}
+	key_object = {"type": "object", "description": "Key-field values identifying one document"}
+	return {
+		f"{BASE}.ping": {"get": _operation("Who am I, and which versions run")},
+		f"{BASE}.describe": {"get": _operation("Key fields, permitted operations and fields", parameters=[doctype])},
+		f"{BASE}.get_document": {
+			"get": _operation(
+				"One document, with only the fields you may read",
+				parameters=[doctype, _param("name", "The document name"), _param("key", "JSON object of key-field values")],
+			)
+		},
+		f"{BASE}.list_documents": {
+			"get": _operation(
+				"A page of documents, keyset-paged",
+				parameters=[
+					doctype,
+					_param("fields", "JSON list of fieldnames"),
+					_param("filters", f"JSON object or list of [field, operator, value]; operators: {', '.join(OPERATORS)}"),
+					_param("order_by", "One of " + ", ".join(f"{c} asc|desc" for c in ORDER_COLUMNS)),
+					_param("limit", "Page size", schema={"type": "integer", "minimum": 1}),
+					_param("cursor", "next_cursor of the previous page"),
+				],
+			)
+		},
+		f"{BASE}.upsert": {
+			"post": _operation(
+				"Create or update one document by its natural key",
+				idempotent=True,
+				body={
+					"type": "object",
+					"required": ["doctype", "data"],
+					"properties": {"doctype": doctype_property, "data": {"type": "object"}, "key": {"type": "array", "items": {"type": "string"}}},
+				},
+			)
+		},
+		f"{BASE}.bulk_upsert": {
+			"post": _operation(
+				"Upsert many documents with a result per record",
+				idempotent=True,
+				body={
+					"type": "object",
+					"required": ["doctype", "records"],
+					"properties": {
+						"doctype": doctype_property,
+						"records": {"type": "array", "items": {"type": "object"}},
+						"key": {"type": "array", "items": {"type": "string"}},
+						"atomic": {"type": "boolean", "default": False},
+					},
+				},
+			)
+		},
+		f"{BASE}.delete_document": {
+			"post": _operation(
+				"Delete one document",
+				idempotent=True,
+				body={
+					"type": "object",
+					"required": ["doctype"],
+					"properties": {"doctype": doctype_property, "name": {"type": "string"}, "key": key_object},
+				},
+			)
+		},
+		f"{BASE}.changes": {
+			"get": _operation(
+				"The change feed, deletions included, oldest first",
+				parameters=[
+					doctype,
+					_param("cursor", "next_cursor of the previous page"),
+					_param("limit", "Page size", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+				],
+			)
+		},
+		f"{BASE}.openapi": {"get": _operation("This document")},
+	}

@@ -1,0 +1,270 @@
+"""The one write engine: find a document by its natural key, then create it, update it or leave it.
+
+Every write of the API, of sync and of inbound webhooks goes through `upsert_record`, so permissions,
+field exposure, the `unchanged` no-op (no save, no new `modified`, no version, no events) and errors
+behave the same everywhere. It runs as the session user through Frappe's permission engine.
+"""
+
+import re
+from dataclasses import dataclass
+
+import frappe
+from frappe import _
+from frappe.model import numeric_fieldtypes, table_fields
+from frappe.utils import cint, flt, get_datetime, getdate
+from frappe.utils.data import cast as cast_fieldtype
+
+from integration_hub.documents.exposure import Resource, authorize
+from integration_hub.documents.fields import FieldPolicy, field_policy, shape_document
+from integration_hub.exceptions import BadRequest, Conflict, NotFound, OperationNotPermitted, ValidationFailed
+
+MAX_STRING_LENGTH = 1_000_000
+WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
+
+
+@dataclass
+class UpsertResult:
+	name: str
+	status: str  # created | updated | unchanged
+	doc: dict
+
+	def as_dict(self) -> dict:
+		return {"name": self.name, "status": self.status, "doc": self.doc}
+
+
+def parse_key(raw: object, resource: Resource) -> tuple[str, ...]:
+	"""Key fields: the caller's override (a list of fieldnames) or the resource's."""
+	if raw in (None, "", []):
+		return resource.key_fields
+	if not isinstance(raw, list) or not raw or not all(isinstance(f, str) and f for f in raw):
+		raise BadRequest(_("key must be a list of fieldnames"), [{"pointer": "/key"}])
+	return tuple(raw)
+
+
+def upsert_record(
+	resource: Resource, data: object, key_fields: tuple[str, ...], pointer: str = "/data"
+) -> UpsertResult:
+	policy = field_policy(resource)
+	values = validate_record(data, policy, key_fields, pointer)
+	key = {fieldname: values[fieldname] for fieldname in key_fields}
+	name = find_by_key(resource, key, pointer)
+	if name:
+		return _update(resource, policy, name, values)
+	return _create(resource, policy, values)
+
+
+def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ...], pointer: str) -> dict:
+	"""Refuse (422, naming the field) anything the caller may not write; return the record's values."""
+	if not isinstance(data, dict) or not data:
+		raise BadRequest(_("A record must be a non-empty JSON object"), [{"pointer": pointer}])
+	errors = []
+	for fieldname in key_fields:
+		if fieldname != "name" and fieldname not in policy.readable:
+			raise BadRequest(
+				_("Key field {0} is not a readable field of {1}").format(frappe.bold(fieldname), policy.doctype),
+				[{"pointer": "/key", "detail": _("not a readable field")}],
+			)
+		if data.get(fieldname) in (None, ""):
+			errors.append({"pointer": f"{pointer}/{fieldname}", "detail": _("key field is required")})
+	for fieldname, value in data.items():
+		field_pointer = f"{pointer}/{fieldname}"
+		if fieldname == "name" and "name" in key_fields:
+			if not isinstance(value, str):
+				errors.append({"pointer": field_pointer, "detail": _("expected a string")})
+			continue
+		error = _field_error(policy, fieldname, value, field_pointer)
+		if error:
+			errors.append(error)
+	if errors:
+		raise ValidationFailed(
+			_("The record has {0} invalid field(s): {1}").format(
+				len(errors), ", ".join(e["pointer"] for e in errors[:10])
+			),
+			errors=errors,
+		)
+	return data
+
+
+def _field_error(policy: FieldPolicy, fieldname: object, value: object, pointer: str) -> dict | None:
+	if not isinstance(fieldname, str) or not policy.may_read(fieldname):
+		return {"pointer": pointer, "detail": _("unknown field, or not exposed to you")}
+	if fieldname not in policy.writable:
+		return {"pointer": pointer, "detail": _("field is read-only for you")}
+	df = policy.writable[fieldname]
+	if df.fieldtype in table_fields:
+		return _table_error(policy.tables[fieldname], value, pointer)
+	problem = value_problem(df, value)
+	return {"pointer": pointer, "detail": problem} if problem else None
+
+
+def _table_error(child_policy: FieldPolicy, rows: object, pointer: str) -> dict | None:
+	if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+		return {"pointer": pointer, "detail": _("expected a list of row objects")}
+	for index, row in enumerate(rows):
+		for fieldname, value in row.items():
+			error = _field_error(child_policy, fieldname, value, f"{pointer}/{index}/{fieldname}")
+			if error:
+				return error
+	return None
+
+
+def value_problem(df, value: object) -> str | None:
+	"""Why `value` cannot be stored in field `df`, or None. Frappe would silently coerce it."""
+	if value is None:
+		return None
+	if isinstance(value, dict | list):
+		return _("expected a single value")
+	if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
+		return _("value is too long")
+	try:
+		if df.fieldtype in ("Int", "Long Int", "Check"):
+			if not _is_whole_number(value):
+				return _("expected a whole number")
+		elif df.fieldtype in numeric_fieldtypes:
+			if isinstance(value, str):
+				float(value)
+			elif not isinstance(value, int | float):
+				return _("expected a number")
+		elif df.fieldtype == "Date":
+			getdate(value)
+		elif df.fieldtype in ("Datetime",):
+			get_datetime(value)
+		elif df.fieldtype == "Select" and value != "":
+			options = [o for o in (df.options or "").split("\n")]
+			if options and str(value) not in options:
+				return _("must be one of: {0}").format(", ".join(o for o in options if o))
+	except (ValueError, TypeError, frappe.ValidationError):
+		return _("not a valid {0}").format(df.fieldtype)
+	return None
+
+
+def _is_whole_number(value: object) -> bool:
+	if isinstance(value, bool | int):
+		return True
+	if isinstance(value, float):
+		return value.is_integer()
+	return isinstance(value, str) and bool(WHOLE_NUMBER.fullmatch(value))
+
+
+def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | None:
+	"""The name of the document with this natural key that the caller may read, or None.
+
+	A document with the key that the caller may not see is not created twice: that is a conflict.
+	"""
+	if list(key) == ["name"]:
+		name = key["name"]
+		if not frappe.db.exists(resource.doctype, name):
+			return None
+		if not frappe.has_permission(resource.doctype, "read", doc=name):
+			raise _hidden_conflict(resource, pointer)
+		return name
+	matches = frappe.get_list(resource.doctype, filters=key, pluck="name", limit_page_length=2)
+	if len(matches) > 1:
+		raise Conflict(
+			_("More than one {0} has this key; make the key fields unique").format(resource.doctype),
+			[{"pointer": pointer, "detail": _("ambiguous key")}],
+		)
+	if matches:
+		return matches[0]
+	# The caller cannot see one; make sure none exists before creating a duplicate.
+	if frappe.db.exists(resource.doctype, key):
+		raise _hidden_conflict(resource, pointer)
+	return None
+
+
+def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
+	return OperationNotPermitted(
+		_("A {0} with this key exists that you are not permitted to access").format(resource.doctype),
+		[{"pointer": pointer, "detail": _("not permitted")}],
+	)
+
+
+def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) -> UpsertResult:
+	authorize(resource, "update")
+	doc = frappe.get_doc(resource.doctype, name)
+	if not doc.has_permission("write"):
+		raise OperationNotPermitted(_("You are not permitted to update {0} {1}").format(resource.doctype, name))
+	if apply_changes(doc, values, policy):
+		doc.save()
+		return UpsertResult(doc.name, "updated", shape_document(doc, policy))
+	return UpsertResult(doc.name, "unchanged", shape_document(doc, policy))
+
+
+def _create(resource: Resource, policy: FieldPolicy, values: dict) -> UpsertResult:
+	authorize(resource, "create")
+	doc = frappe.new_doc(resource.doctype)
+	apply_changes(doc, values, policy)
+	if values.get("name"):
+		doc.name = values["name"]
+	doc.insert()
+	return UpsertResult(doc.name, "created", shape_document(doc, policy))
+
+
+def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
+	"""Set the supplied values on `doc`; True when any of them differs from what is stored."""
+	changed = False
+	for fieldname, value in values.items():
+		if fieldname == "name":
+			continue
+		if fieldname in policy.tables:
+			if not _rows_equal(doc.get(fieldname) or [], value, policy.tables[fieldname]):
+				doc.set(fieldname, [])
+				for row in value:
+					doc.append(fieldname, row)
+				changed = True
+			continue
+		df = policy.writable[fieldname]
+		if not same_value(df, doc.get(fieldname), value):
+			doc.set(fieldname, value)
+			changed = True
+	return changed
+
+
+def _rows_equal(existing: list, given: list[dict], policy: FieldPolicy) -> bool:
+	if len(existing) != len(given):
+		return False
+	return all(
+		same_value(policy.writable[fieldname], row.get(fieldname), value)
+		for row, values in zip(existing, given, strict=True)
+		for fieldname, value in values.items()
+	)
+
+
+def same_value(df, stored: object, given: object) -> bool:
+	if df.fieldtype in numeric_fieldtypes or df.fieldtype == "Check":
+		return flt(stored) == flt(given)
+	return cast_fieldtype(df.fieldtype, stored) == cast_fieldtype(df.fieldtype, given)
+
+
+def resolve_name(resource: Resource, name: object, key: object) -> str:
+	"""The document a read or delete names, by `name` or by a `key` object; 404 if the caller cannot see it."""
+	if name not in (None, ""):
+		if not isinstance(name, str):
+			raise BadRequest(_("name must be a string"), [{"pointer": "/name"}])
+		found = name if frappe.db.exists(resource.doctype, name) else None
+	elif isinstance(key, dict) and key:
+		for fieldname in key:
+			if fieldname not in field_policy(resource).readable or isinstance(key[fieldname], dict | list):
+				raise BadRequest(_("key must map readable fields to values"), [{"pointer": f"/key/{fieldname}"}])
+		matches = frappe.get_list(resource.doctype, filters=key, pluck="name", limit_page_length=2)
+		if len(matches) > 1:
+			raise Conflict(_("More than one {0} has this key").format(resource.doctype), [{"pointer": "/key"}])
+		found = matches[0] if matches else None
+	else:
+		raise BadRequest(_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}])
+	if not found or not frappe.has_permission(resource.doctype, "read", doc=found):
+		raise NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
+	return found
+
+
+def get_record(resource: Resource, name: object = None, key: object = None) -> dict:
+	authorize(resource, "read")
+	found = resolve_name(resource, name, key)
+	return shape_document(frappe.get_doc(resource.doctype, found), field_policy(resource))
+
+
+def delete_record(resource: Resource, name: object = None, key: object = None) -> str:
+	authorize(resource, "delete")
+	found = resolve_name(resource, name, key)
+	frappe.delete_doc(resource.doctype, found)
+	return found

@@ -1,0 +1,152 @@
+"""The hub's domain exceptions.
+
+Each carries an HTTP status and a stable UPPER_SNAKE `code`; `api/errors.py` turns them, and Frappe's
+own exceptions, into `application/problem+json` answers. `errors` holds `{"pointer", "detail"}` items:
+JSON pointers into the request that say exactly which part was wrong.
+"""
+
+from dataclasses import dataclass, field
+
+import frappe
+from frappe.utils import strip_html_tags
+
+
+class HubError(frappe.ValidationError):
+	http_status_code = 400
+	code = "BAD_REQUEST"
+	title = "Bad request"
+
+	def __init__(self, detail: str = "", errors: list[dict] | None = None) -> None:
+		super().__init__(detail)
+		self.detail = detail
+		self.errors = errors or []
+
+
+class BadRequest(HubError):
+	pass
+
+
+class InvalidCursor(HubError):
+	code = "INVALID_CURSOR"
+	title = "Invalid cursor"
+
+
+class ResourceNotExposed(HubError):
+	http_status_code = 404
+	code = "RESOURCE_NOT_EXPOSED"
+	title = "Resource not exposed"
+
+
+class NotFound(HubError):
+	http_status_code = 404
+	code = "NOT_FOUND"
+	title = "Not found"
+
+
+class OperationNotPermitted(HubError):
+	http_status_code = 403
+	code = "PERMISSION_DENIED"
+	title = "Permission denied"
+
+
+class ValidationFailed(HubError):
+	http_status_code = 422
+	code = "VALIDATION_FAILED"
+	title = "Validation failed"
+
+
+class IdempotencyKeyReused(HubError):
+	http_status_code = 422
+	code = "IDEMPOTENCY_KEY_REUSED"
+	title = "Idempotency key reused"
+
+
+class Conflict(HubError):
+	http_status_code = 409
+	code = "CONFLICT"
+	title = "Conflict"
+
+
+class PayloadTooLarge(HubError):
+	http_status_code = 413
+	code = "PAYLOAD_TOO_LARGE"
+	title = "Payload too large"
+
+
+class RateLimited(HubError):
+	http_status_code = 429
+	code = "RATE_LIMITED"
+	title = "Too many requests"
+
+	def __init__(self, detail: str = "", retry_after: int = 1) -> None:
+		super().__init__(detail)
+		self.retry_after = retry_after
+
+
+# --- the error model: any exception as (status, code, title, detail, errors) -------------------
+
+# Frappe's exceptions, by class name, most specific first where they inherit from one another.
+FRAMEWORK_ERRORS: dict[str, tuple[int, str, str]] = {
+	"AuthenticationError": (401, "NOT_AUTHENTICATED", "Not authenticated"),
+	"SessionExpired": (401, "NOT_AUTHENTICATED", "Not authenticated"),
+	"InvalidAuthorizationToken": (401, "NOT_AUTHENTICATED", "Not authenticated"),
+	"PermissionError": (403, "PERMISSION_DENIED", "Permission denied"),
+	"DoesNotExistError": (404, "NOT_FOUND", "Not found"),
+	"PageDoesNotExistError": (404, "NOT_FOUND", "Not found"),
+	"FrappeTypeError": (400, "BAD_REQUEST", "Bad request"),
+	"JSONDecodeError": (400, "BAD_REQUEST", "Bad request"),
+	"CSRFTokenError": (400, "BAD_REQUEST", "Bad request"),
+	"DuplicateEntryError": (409, "CONFLICT", "Conflict"),
+	"UniqueValidationError": (409, "CONFLICT", "Conflict"),
+	"NameError": (409, "CONFLICT", "Conflict"),
+	"LinkExistsError": (409, "CONFLICT", "Conflict"),
+	"TimestampMismatchError": (409, "CONFLICT", "Conflict"),
+	"QueryDeadlockError": (409, "CONFLICT", "Conflict"),
+	"QueryTimeoutError": (409, "CONFLICT", "Conflict"),
+	"TooManyRequestsError": (429, "RATE_LIMITED", "Too many requests"),
+	"RateLimitExceededError": (429, "RATE_LIMITED", "Too many requests"),
+	"ValidationError": (422, "VALIDATION_FAILED", "Validation failed"),
+}
+INTERNAL_ERROR = (500, "INTERNAL_ERROR", "Internal error")
+
+
+@dataclass
+class Problem:
+	status: int
+	code: str
+	title: str
+	detail: str
+	errors: list[dict] = field(default_factory=list)
+	exc_type: str = ""
+
+	def as_dict(self) -> dict:
+		return {
+			"type": f"https://integration-hub.invalid/problems/{self.code.lower().replace('_', '-')}",
+			"title": self.title,
+			"status": self.status,
+			"detail": self.detail,
+			"code": self.code,
+			"errors": self.errors,
+			"exc_type": self.exc_type,
+		}
+
+
+def problem_from_exception(exc: BaseException) -> Problem:
+	if isinstance(exc, HubError):
+		return Problem(exc.http_status_code, exc.code, exc.title, _text(exc.detail), exc.errors, type(exc).__name__)
+	status, code, title = classify(type(exc))
+	if status == 401 or (status == 403 and frappe.session.user == "Guest"):
+		status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
+	detail = _text(str(exc)) if status < 500 else "The server could not complete the request; it has been logged."
+	return Problem(status, code, title, detail or title, [], type(exc).__name__)
+
+
+def classify(exc_class: type) -> tuple[int, str, str]:
+	for klass in exc_class.__mro__:
+		if klass.__name__ in FRAMEWORK_ERRORS:
+			return FRAMEWORK_ERRORS[klass.__name__]
+	return INTERNAL_ERROR
+
+
+def _text(message: str) -> str:
+	return strip_html_tags(str(message or "")).strip()[:1000]

@@ -1,0 +1,102 @@
+# Copyright (c) 2026, integration_hub contributors and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model import default_fields, no_value_fields
+from frappe.model.document import Document
+
+from integration_hub.documents.exposure import (
+	BATCH_SIZE_LIMIT,
+	PAGE_SIZE_LIMIT,
+	clear_exposure_cache,
+	parse_key_fields,
+)
+
+
+class HubResource(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from integration_hub.integration_hub.doctype.hub_resource_field.hub_resource_field import (
+			HubResourceField,
+		)
+
+		allow_create: DF.Check
+		allow_delete: DF.Check
+		allow_read: DF.Check
+		allow_update: DF.Check
+		document_type: DF.Link
+		enabled: DF.Check
+		fields: DF.Table[HubResourceField]
+		key_fields: DF.Data | None
+		max_batch_size: DF.Int
+		max_page_size: DF.Int
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_document_type()
+		self.validate_key_fields()
+		self.validate_exposed_fields()
+		self.validate_limits()
+
+	def validate_document_type(self):
+		meta = frappe.get_meta(self.document_type)
+		if meta.istable or meta.issingle:
+			frappe.throw(
+				_("{0} is a child table or a single DocType; expose its parent instead").format(
+					frappe.bold(self.document_type)
+				),
+				title=_("Cannot expose this DocType"),
+			)
+
+	def validate_key_fields(self):
+		unknown = [f for f in parse_key_fields(self.key_fields) if not self._is_field(f, allow_tables=False)]
+		if unknown:
+			frappe.throw(
+				_("Key field(s) {0} do not exist on {1}").format(", ".join(map(frappe.bold, unknown)), self.document_type),
+				title=_("Invalid key fields"),
+			)
+		self.key_fields = ", ".join(parse_key_fields(self.key_fields)) if self.key_fields else None
+
+	def validate_exposed_fields(self):
+		seen = set()
+		for row in self.fields:
+			row.fieldname = (row.fieldname or "").strip()
+			if not self._is_field(row.fieldname, allow_tables=True):
+				frappe.throw(
+					_("Row {0}: {1} is not a field of {2}").format(row.idx, frappe.bold(row.fieldname), self.document_type),
+					title=_("Invalid exposed field"),
+				)
+			if row.fieldname in seen:
+				frappe.throw(_("Row {0}: {1} is listed twice").format(row.idx, frappe.bold(row.fieldname)))
+			seen.add(row.fieldname)
+
+	def validate_limits(self):
+		for fieldname, upper in (("max_page_size", PAGE_SIZE_LIMIT), ("max_batch_size", BATCH_SIZE_LIMIT)):
+			if not 1 <= (self.get(fieldname) or 0) <= upper:
+				frappe.throw(
+					_("{0} must be between 1 and {1}").format(self.meta.get_label(fieldname), upper),
+					title=_("Invalid limit"),
+				)
+
+	def _is_field(self, fieldname: str, allow_tables: bool) -> bool:
+		if fieldname in default_fields:
+			return fieldname != "doctype"
+		df = frappe.get_meta(self.document_type).get_field(fieldname)
+		if not df:
+			return False
+		if df.fieldtype in ("Table", "Table MultiSelect"):
+			return allow_tables
+		return df.fieldtype not in no_value_fields
+
+	def on_change(self):
+		clear_exposure_cache()
+
+	def on_trash(self):
+		clear_exposure_cache()

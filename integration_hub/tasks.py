@@ -1,0 +1,25 @@
+"""Scheduled tasks: each is an edge that owns its transaction."""
+
+import frappe
+
+from integration_hub.documents import changes, idempotency
+
+
+def position_committed_changes(max_batches: int = 100) -> None:
+	"""Give change-feed positions to every change committed so far, in short transactions."""
+	with changes.sequencer_lock():
+		for _batch in range(max_batches):
+			stamped = changes.stamp_committed_changes()
+			frappe.db.commit()
+			if stamped < changes.STAMP_BATCH:
+				break
+
+
+def prune_idempotency_keys() -> None:
+	idempotency.prune_expired_keys()
+	frappe.db.commit()
+
+
+def prune_change_log() -> None:
+	changes.prune_change_log()
+	frappe.db.commit()

@@ -1,0 +1,78 @@
+"""DocTypes made for the tests, once per session (their DDL commits implicitly in MariaDB).
+
+`Hub Test Item` has what the permission tests need: a natural key (`code`), a Link that User
+Permissions can restrict (`category`), a field at permlevel 1 (`cost`), a Select, a child table and
+role permissions for a plain role and for an auditor who may read permlevel 1.
+"""
+
+import frappe
+
+ITEM = "Hub Test Item"
+ITEM_ROW = "Hub Test Item Row"
+CATEGORY = "Hub Test Category"
+EDITOR_ROLE = "Hub Test Editor"
+READER_ROLE = "Hub Test Reader"
+AUDITOR_ROLE = "Hub Test Auditor"
+
+
+def create_test_doctypes() -> None:
+	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE):
+		if not frappe.db.exists("Role", role):
+			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert()
+	for doctype in (ITEM, ITEM_ROW, CATEGORY):
+		if frappe.db.exists("DocType", doctype):
+			frappe.delete_doc("DocType", doctype, force=True)
+	_doctype(CATEGORY, [{"fieldname": "category_name", "fieldtype": "Data", "reqd": 1}], autoname="field:category_name")
+	_doctype(
+		ITEM_ROW,
+		[
+			{"fieldname": "item_code", "fieldtype": "Data", "label": "Item Code", "in_list_view": 1},
+			{"fieldname": "qty", "fieldtype": "Int", "label": "Qty", "in_list_view": 1},
+		],
+		istable=1,
+	)
+	_doctype(
+		ITEM,
+		[
+			{"fieldname": "code", "fieldtype": "Data", "label": "Code", "reqd": 1, "unique": 1},
+			{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
+			{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
+			{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Draft\nActive\nRetired", "default": "Draft"},
+			{"fieldname": "category", "fieldtype": "Link", "label": "Category", "options": CATEGORY},
+			{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
+			{"fieldname": "computed", "fieldtype": "Data", "label": "Computed", "read_only": 1},
+			{"fieldname": "rows", "fieldtype": "Table", "label": "Rows", "options": ITEM_ROW},
+			{"fieldname": "cost", "fieldtype": "Currency", "label": "Cost", "permlevel": 1},
+		],
+		autoname="hash",
+		permissions=[
+			{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
+			{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
+			{"role": EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
+			{"role": READER_ROLE, "permlevel": 0, "read": 1},
+			{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
+			{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
+		],
+	)
+	frappe.db.commit()
+
+
+def _doctype(name: str, fields: list[dict], *, permissions: list[dict] | None = None, **props) -> None:
+	if permissions is None and not props.get("istable"):
+		permissions = [
+			{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1},
+			*({"role": role, "read": 1} for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE)),
+		]
+	# DocPerm defaults to write, create and delete: say every right explicitly.
+	permissions = [{"write": 0, "create": 0, "delete": 0, **p} for p in permissions or []]
+	frappe.get_doc(
+		{
+			"doctype": "DocType",
+			"name": name,
+			"module": "Integration Hub",
+			"custom": 1,
+			"fields": fields,
+			"permissions": permissions,
+			**props,
+		}
+	).insert()
