@@ -19,11 +19,11 @@ after_migrate = "integration_hub.install.ensure_roles"
 # Every write to an exposed DocType goes into the change feed, in the writer's transaction.
 doc_events = {
 	"*": {
-		"on_update": "integration_hub.documents.changes.on_document_write",
-		"on_cancel": "integration_hub.documents.changes.on_document_write",
-		"on_update_after_submit": "integration_hub.documents.changes.on_document_write",
-		"after_delete": "integration_hub.documents.changes.on_document_delete",
-		"after_rename": "integration_hub.documents.changes.on_document_rename",
+		"on_update": ["integration_hub.documents.changes.on_document_write"],
+		"on_cancel": ["integration_hub.documents.changes.on_document_write"],
+		"on_update_after_submit": ["integration_hub.documents.changes.on_document_write"],
+		"after_delete": ["integration_hub.documents.changes.on_document_delete"],
+		"after_rename": ["integration_hub.documents.changes.on_document_rename"],
 	}
 }
 

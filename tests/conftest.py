@@ -30,6 +30,7 @@ from frappe.database.database import Database
 from frappe.utils.background_jobs import execute_job, get_queue_list, get_redis_conn
 from rq import Queue
 
+from integration_hub.documents.exposure import clear_exposure_cache
 from tests.fixtures_doctypes import create_test_doctypes
 
 TEST_SAVEPOINT = "integration_hub_test"
@@ -103,7 +104,7 @@ def transaction(site: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 	monkeypatch.undo()
 	_real_rollback()
 	frappe.local.flags.pop("integration_hub_field_policies", None)
-	frappe.clear_cache()
+	clear_exposure_cache()
 	frappe.set_user("Administrator")
 
 

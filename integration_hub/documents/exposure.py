@@ -97,6 +97,14 @@ ENABLED_RESOURCES_CACHE_KEY = "integration_hub:enabled_resources"
 
 def clear_exposure_cache() -> None:
 	frappe.cache.delete_value(ENABLED_RESOURCES_CACHE_KEY)
+	frappe.clear_document_cache("Hub Resource")
+
+
+def clear_exposure_cache_at_transaction_end() -> None:
+	"""A resource read while its change is uncommitted must not outlive a rollback in the cache."""
+	clear_exposure_cache()
+	frappe.db.after_commit.add(clear_exposure_cache)
+	frappe.db.after_rollback.add(clear_exposure_cache)
 
 
 def parse_key_fields(value: str | None) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ silently written.
 from dataclasses import dataclass, field
 
 import frappe
-from frappe.model import default_fields, table_fields
+from frappe.model import table_fields
 
 from integration_hub.documents.exposure import Resource
 
@@ -35,11 +35,17 @@ class FieldPolicy:
 
 def field_policy(resource: Resource, user: str | None = None) -> FieldPolicy:
 	"""The fields of `resource` that `user` (default: the session user) may read and write."""
+	return doctype_field_policy(resource.doctype, user, resource.allowlist)
+
+
+def doctype_field_policy(doctype: str, user: str | None = None, allowlist: frozenset[str] | None = None) -> FieldPolicy:
+	"""The fields of any DocType that `user` may read and write, narrowed to `allowlist` if given
+	(outbound event payloads use this for a subscription's `run_as` user and field list)."""
 	user = user or frappe.session.user
 	cache = frappe.local.flags.setdefault("integration_hub_field_policies", {})
-	cache_key = (resource.doctype, user, resource.allowlist)
+	cache_key = (doctype, user, allowlist)
 	if cache_key not in cache:
-		cache[cache_key] = _build_policy(resource.doctype, user, resource.allowlist)
+		cache[cache_key] = _build_policy(doctype, user, allowlist)
 	return cache[cache_key]
 
 
@@ -102,7 +108,3 @@ def shape_document(doc, policy: FieldPolicy) -> dict:
 	for table, child_policy in policy.tables.items():
 		shaped[table] = [shape_document(row, child_policy) for row in doc.get(table) or []]
 	return shaped
-
-
-def is_default_field(fieldname: str) -> bool:
-	return fieldname in default_fields

@@ -9,7 +9,7 @@ from frappe.model.document import Document
 from integration_hub.documents.exposure import (
 	BATCH_SIZE_LIMIT,
 	PAGE_SIZE_LIMIT,
-	clear_exposure_cache,
+	clear_exposure_cache_at_transaction_end,
 	parse_key_fields,
 )
 
@@ -96,7 +96,7 @@ class HubResource(Document):
 		return df.fieldtype not in no_value_fields
 
 	def on_change(self):
-		clear_exposure_cache()
+		clear_exposure_cache_at_transaction_end()
 
 	def on_trash(self):
-		clear_exposure_cache()
+		clear_exposure_cache_at_transaction_end()
