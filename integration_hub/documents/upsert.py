@@ -44,6 +44,7 @@ def parse_key(raw: object, resource: Resource) -> tuple[str, ...]:
 def upsert_record(
 	resource: Resource, data: object, key_fields: tuple[str, ...], pointer: str = "/data"
 ) -> UpsertResult:
+	_authorize_some_write(resource)
 	policy = field_policy(resource)
 	values = validate_record(data, policy, key_fields, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
@@ -51,6 +52,15 @@ def upsert_record(
 	if name:
 		return _update(resource, policy, name, values)
 	return _create(resource, policy, values)
+
+
+def _authorize_some_write(resource: Resource) -> None:
+	"""Permission comes before input validation: a caller who may neither create nor update learns
+	nothing about the fields."""
+	try:
+		authorize(resource, "create")
+	except OperationNotPermitted:
+		authorize(resource, "update")
 
 
 def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ...], pointer: str) -> dict:

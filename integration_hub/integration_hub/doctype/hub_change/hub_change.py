@@ -16,7 +16,7 @@ class HubChange(Document):
 
 		changed_at: DF.Datetime | None
 		data: DF.LongText | None
-		docname: DF.DynamicLink
+		docname: DF.Data
 		name: DF.Int | None
 		operation: DF.Literal["upsert", "delete"]
 		ref_doctype: DF.Link
