@@ -8,6 +8,7 @@ from integration_hub.documents import changes, idempotency
 def position_committed_changes(max_batches: int = 100) -> None:
 	"""Give change-feed positions to every change committed so far, in short transactions."""
 	with changes.sequencer_lock():
+		frappe.db.commit()  # a fresh snapshot, taken after the previous sequencer committed
 		for _batch in range(max_batches):
 			stamped = changes.stamp_committed_changes()
 			frappe.db.commit()

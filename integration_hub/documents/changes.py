@@ -2,9 +2,10 @@
 
 Writes append a row to `tabHub Change` in the writer's own transaction (doc_events hooks), so a change
 and its log row commit or roll back together. Rows get their feed position (`seq`) only after they
-have committed, from a sequencer that runs under a database-wide lock and skips rows still locked by
-in-flight transactions: committed positions therefore always form a gap-free prefix, and a reader
-that has seen position N can never later find a change committed at a position below N. That is what
+have committed, from a sequencer that runs under a database-wide lock and sees only committed rows
+(a consistent read never sees an in-flight one): positions are handed out in increasing order to
+committed rows only, so a reader that has seen position N can never later find a change at a
+position below N. That is what
 lets a client that follows `next_cursor` see every change even under concurrent writers; an
 auto-increment id or a `modified` timestamp alone cannot promise it, because transactions commit in a
 different order than they start.
@@ -84,16 +85,16 @@ def sequencer_lock():
 
 
 def stamp_committed_changes(limit: int = STAMP_BATCH) -> int:
-	"""Give feed positions to committed, unpositioned changes. Call inside `sequencer_lock()` and
-	commit before leaving it. Every read here is a locking read, so it sees the latest committed rows
-	whatever the transaction's snapshot."""
-	last = frappe.db.sql(
-		"select seq from `tabHub Change` where seq is not null order by seq desc limit 1 for update"
-	)
-	next_seq = (last[0][0] if last else 0) + 1
+	"""Give feed positions to committed, unpositioned (seq = 0) changes.
+
+	Call inside `sequencer_lock()`, at the start of a fresh transaction, and commit before leaving the
+	lock. The reads are plain consistent reads: they see exactly the changes committed when the
+	snapshot began, never an in-flight one, and take no locks that writers could wait on. Rows that
+	commit later get later positions from a later call.
+	"""
+	next_seq = last_position() + 1
 	pending = frappe.db.sql(
-		"select name from `tabHub Change` where seq is null order by name limit %s for update skip locked",
-		(limit,),
+		"select name from `tabHub Change` where seq = 0 order by name limit %s", (limit,), as_list=True
 	)
 	ids = [row[0] for row in pending]
 	if ids:
@@ -241,7 +242,7 @@ def prune_change_log(retention_days: int = DEFAULT_RETENTION_DAYS) -> int:
 	"""Forget positioned changes older than the retention; cursors from before then must restart."""
 	cutoff = add_days(now_datetime(), -retention_days)
 	newest_pruned = frappe.db.sql(
-		"select max(seq) from `tabHub Change` where seq is not null and changed_at < %s", (cutoff,)
+		"select max(seq) from `tabHub Change` where seq > 0 and changed_at < %s", (cutoff,)
 	)[0][0]
 	if not newest_pruned:
 		return 0
