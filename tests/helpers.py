@@ -1,0 +1,20 @@
+"""Helpers for tests that look at the database from outside the test's own transaction."""
+
+import frappe
+
+
+def read_committed(query: str, values: tuple | dict | None = None) -> list[tuple]:
+	"""Run a read on a fresh connection of its own: it sees what other connections committed, and
+	holds no lock that the code under test (a server, a worker) could wait on."""
+	from frappe.database import get_db
+
+	conf = frappe.local.conf
+	db = get_db(
+		host=conf.db_host, port=conf.db_port, user=conf.db_user or conf.db_name,
+		password=conf.db_password, cur_db_name=conf.db_name,
+	)
+	try:
+		db.connect()
+		return db.sql(query, values, as_list=True)
+	finally:
+		db.close()
