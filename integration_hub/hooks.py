@@ -34,4 +34,9 @@ scheduler_events = {
 	"all": ["integration_hub.tasks.position_committed_changes"],
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
 	"daily": ["integration_hub.tasks.prune_change_log"],
+	# "all" runs every 4 minutes by default; sync jobs are due on any minute.
+	"cron": {"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs"]},
 }
+
+# Retention through Log Settings (days, changeable there).
+default_log_clearing_doctypes = {"Hub Sync Run": 90}

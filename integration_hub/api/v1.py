@@ -17,6 +17,7 @@ from integration_hub.documents import upsert as writer
 from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
 from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import field_policy
+from integration_hub.sync import operations as sync_operations
 from integration_hub.tasks import position_committed_changes
 
 JSONValue = str | dict | list | None
@@ -115,3 +116,21 @@ def changes(doctype: str, cursor: str | None = None, limit: int | str | None = N
 def openapi() -> dict:
 	"""An OpenAPI 3.1 document of this API, with a schema for each resource the caller may read."""
 	return openapi_builder.build_document()
+
+
+# --- scheduled sync: operations for Integration Managers ----------------------------------------
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def run_now(job: str) -> dict:
+	"""Queue a run of a Hub Sync Job now (on the long queue); a run already queued or running is not
+	doubled."""
+	return sync_operations.run_now(sync_operations.managed_job(job))
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def reset_cursor(job: str) -> dict:
+	"""Forget a Hub Sync Job's cursor, so that its next run copies everything again (a full resync)."""
+	return sync_operations.reset_cursor(sync_operations.managed_job(job))

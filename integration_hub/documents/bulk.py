@@ -3,6 +3,12 @@
 Non-atomic: each record runs in its own savepoint, so a failing record is rolled back alone and the
 others are kept. Atomic: every record is still tried (so all errors are reported at once), then any
 failure undoes the whole batch.
+
+Looking up each record's key costs about as much as inserting it, so for a single key field with a
+unique index the keys of the whole batch are checked in one query first: a record whose key nobody has
+is created without its own lookup. If that guess is wrong (two records of the batch share a key, or
+another transaction created it meanwhile), the unique index refuses the insert and the record is
+retried with the lookup, so the result is what record-by-record upserts would give.
 """
 
 import frappe
@@ -25,7 +31,11 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			),
 			[{"pointer": "/records"}],
 		)
-	results = [_upsert_in_savepoint(resource, record, key_fields, index) for index, record in enumerate(records)]
+	known_new = _records_with_new_keys(resource, records, key_fields)
+	results = [
+		_upsert_in_savepoint(resource, record, key_fields, index, index in known_new)
+		for index, record in enumerate(records)
+	]
 	failed = [result for result in results if result["status"] == "failed"]
 	if atomic and failed:
 		raise ValidationFailed(
@@ -39,10 +49,50 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 	return results
 
 
-def _upsert_in_savepoint(resource: Resource, record: object, key_fields: tuple[str, ...], index: int) -> dict:
+def _records_with_new_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> set[int]:
+	"""Indexes of the records whose key no document has yet, with one query for the batch; only for a
+	single key field with a unique index. The query answers existence only, whoever may see the
+	documents: a record whose key exists, visible to the caller or not, takes the full lookup."""
+	if len(key_fields) != 1 or key_fields[0] == "name":
+		return set()
+	fieldname = key_fields[0]
+	keys = {
+		index: record[fieldname]
+		for index, record in enumerate(records)
+		if isinstance(record, dict) and isinstance(record.get(fieldname), str) and record[fieldname]
+	}
+	unique_index = getattr(frappe.db, "get_column_index", None)  # MariaDB's; elsewhere: no shortcut
+	if not keys or not unique_index or not unique_index(f"tab{resource.doctype}", fieldname, unique=True):
+		return set()
+	existing = frappe.db.get_values(
+		resource.doctype,
+		{fieldname: ["in", sorted(set(keys.values()))]},
+		fieldname,
+		pluck=True,
+		order_by=None,
+	)
+	taken = {_comparable(value) for value in existing}
+	return {index for index, key in keys.items() if _comparable(key) not in taken}
+
+
+def _comparable(key: object) -> str:
+	# Near the database's case-insensitive comparison; a miss either way only costs time (see above).
+	return str(key).rstrip().casefold()
+
+
+def _upsert_in_savepoint(
+	resource: Resource, record: object, key_fields: tuple[str, ...], index: int, known_new: bool = False
+) -> dict:
 	frappe.db.savepoint(SAVEPOINT)
+	pointer = f"/records/{index}"
 	try:
-		result = upsert_record(resource, record, key_fields, pointer=f"/records/{index}")
+		try:
+			result = upsert_record(resource, record, key_fields, pointer=pointer, known_new=known_new)
+		except frappe.UniqueValidationError:
+			if not known_new:
+				raise
+			frappe.db.rollback(save_point=SAVEPOINT)  # the key was taken after all: look it up
+			result = upsert_record(resource, record, key_fields, pointer=pointer)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
 		problem = problem_from_exception(e)

@@ -42,13 +42,20 @@ def parse_key(raw: object, resource: Resource) -> tuple[str, ...]:
 
 
 def upsert_record(
-	resource: Resource, data: object, key_fields: tuple[str, ...], pointer: str = "/data"
+	resource: Resource,
+	data: object,
+	key_fields: tuple[str, ...],
+	pointer: str = "/data",
+	*,
+	known_new: bool = False,
 ) -> UpsertResult:
+	"""`known_new`: the caller already found that no document has this key, and a unique index on the
+	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query)."""
 	_authorize_some_write(resource)
 	policy = field_policy(resource)
 	values = validate_record(data, policy, key_fields, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
-	name = find_by_key(resource, key, pointer)
+	name = None if known_new else find_by_key(resource, key, pointer)
 	if name:
 		return _update(resource, policy, name, values)
 	return _create(resource, policy, values)

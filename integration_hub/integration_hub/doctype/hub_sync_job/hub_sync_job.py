@@ -1,0 +1,236 @@
+# Copyright (c) 2026, integration_hub contributors and contributors
+# For license information, please see license.txt
+
+from croniter import croniter
+
+import frappe
+from frappe import _
+from frappe.model import default_fields, no_value_fields
+from frappe.model.document import Document
+
+from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, is_exposed
+from integration_hub.sync.mapping import TRANSFORMS, MappingError, parse_lookup
+
+# Kept by the runner and the scheduler; a form save never overwrites them.
+STATE_FIELDS = (
+	"cursor",
+	"pending_failures",
+	"last_run",
+	"last_run_status",
+	"last_run_at",
+	"last_scheduled_at",
+)
+
+
+class HubSyncJob(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from integration_hub.integration_hub.doctype.hub_sync_field_map.hub_sync_field_map import (
+			HubSyncFieldMap,
+		)
+
+		batch_size: DF.Int
+		conflict_policy: DF.Literal["remote_wins", "local_wins", "newest_wins"]
+		connection: DF.Link
+		connection_type: DF.Data | None
+		cursor: DF.LongText | None
+		cursor_field: DF.Data | None
+		cursor_param: DF.Data | None
+		direction: DF.Literal["Pull", "Push"]
+		disable_field: DF.Data | None
+		disable_value: DF.Data | None
+		enabled: DF.Check
+		field_map: DF.Table[HubSyncFieldMap]
+		id_field: DF.Data | None
+		job_name: DF.Data
+		last_run: DF.Link | None
+		last_run_at: DF.Datetime | None
+		last_run_status: DF.Literal["", "Running", "Succeeded", "Partial", "Failed"]
+		last_scheduled_at: DF.Datetime | None
+		local_doctype: DF.Link
+		lookback_seconds: DF.Int
+		next_cursor_path: DF.Data | None
+		on_remote_delete: DF.Literal["Delete", "Disable", "Ignore"]
+		page_size_param: DF.Data | None
+		pending_failures: DF.Int
+		records_path: DF.Data | None
+		remote_resource: DF.Data
+		run_as: DF.Link
+		schedule: DF.Data
+
+	# end: auto-generated types
+	def validate(self):
+		self.keep_runner_state()
+		self.validate_schedule()
+		self.validate_batch_size()
+		self.validate_field_map()
+		self.validate_direction()
+		self.validate_rest_paging()
+		self.validate_deletion_policy()
+		self.validate_shared_links()
+		self.validate_run_as()
+
+	def keep_runner_state(self):
+		"""The state fields belong to the runner: read them back (with a locking read, so a page
+		committing meanwhile is waited for) instead of trusting the form's copy."""
+		if self.is_new():
+			for fieldname in STATE_FIELDS:
+				self.set(fieldname, None)
+			return
+		stored = frappe.db.sql(
+			f"select {', '.join(STATE_FIELDS)} from `tabHub Sync Job` where name = %s for update",
+			(self.name,),
+			as_dict=True,
+		)
+		for fieldname in STATE_FIELDS:
+			self.set(fieldname, stored[0][fieldname] if stored else None)
+
+	def validate_schedule(self):
+		self.schedule = (self.schedule or "").strip()
+		if not croniter.is_valid(self.schedule):
+			frappe.throw(
+				_(
+					"{0} is not a cron expression; e.g. <code>*/15 * * * *</code> runs every 15 minutes"
+				).format(frappe.bold(self.schedule)),
+				title=_("Invalid schedule"),
+			)
+
+	def validate_batch_size(self):
+		if not 1 <= (self.batch_size or 0) <= BATCH_SIZE_LIMIT:
+			frappe.throw(
+				_("Batch Size must be between 1 and {0}").format(BATCH_SIZE_LIMIT),
+				title=_("Invalid batch size"),
+			)
+
+	def validate_field_map(self):
+		meta = frappe.get_meta(self.local_doctype)
+		seen = set()
+		for row in self.field_map:
+			row.local_field = (row.local_field or "").strip()
+			row.remote_field = (row.remote_field or "").strip()
+			if row.local_field != "name" and not self._is_data_field(meta, row.local_field):
+				frappe.throw(
+					_("Row {0}: {1} is not a field of {2}").format(
+						row.idx, frappe.bold(row.local_field), self.local_doctype
+					),
+					title=_("Invalid field map"),
+				)
+			if row.local_field in seen:
+				frappe.throw(_("Row {0}: {1} is mapped twice").format(row.idx, frappe.bold(row.local_field)))
+			seen.add(row.local_field)
+			if row.transform and row.transform not in TRANSFORMS:
+				frappe.throw(_("Row {0}: unknown transform {1}").format(row.idx, row.transform))
+			if not row.remote_field and row.transform != "constant":
+				frappe.throw(_("Row {0}: set the remote field (only a constant needs none)").format(row.idx))
+			if row.transform == "constant" and row.is_key:
+				frappe.throw(_("Row {0}: a constant cannot identify a record").format(row.idx))
+			if row.transform == "lookup":
+				self._validate_lookup(row)
+		if not any(row.is_key for row in self.field_map):
+			frappe.throw(
+				_("Tick Key on the field map rows that identify a record (e.g. a code or an email)"),
+				title=_("No key"),
+			)
+
+	@staticmethod
+	def _is_data_field(meta, fieldname: str) -> bool:
+		if fieldname in default_fields:
+			return False
+		df = meta.get_field(fieldname)
+		if not df:
+			return False
+		return df.fieldtype in ("Table", "Table MultiSelect") or df.fieldtype not in no_value_fields
+
+	def _validate_lookup(self, row):
+		try:
+			doctype, fieldname = parse_lookup(row.transform_argument)
+		except MappingError as e:
+			frappe.throw(_("Row {0}: {1}").format(row.idx, e.detail))
+		if not frappe.db.exists("DocType", doctype) or not (
+			fieldname == "name" or frappe.get_meta(doctype).get_field(fieldname)
+		):
+			frappe.throw(
+				_("Row {0}: {1} is not a field of an existing DocType").format(
+					row.idx, row.transform_argument
+				)
+			)
+
+	def validate_direction(self):
+		connection_type = frappe.db.get_value("Hub Connection", self.connection, "connection_type")
+		if self.direction == "Push":
+			if connection_type != "Frappe":
+				frappe.throw(
+					_("Push jobs need a Frappe connection; REST connections can only be pulled from")
+				)
+			if not is_exposed(self.local_doctype):
+				frappe.throw(
+					_(
+						"Push reads local changes from the change feed, which records changes of exposed DocTypes only: enable a Hub Resource for {0} first"
+					).format(frappe.bold(self.local_doctype)),
+					title=_("DocType not exposed"),
+				)
+
+	def validate_rest_paging(self):
+		if frappe.db.get_value("Hub Connection", self.connection, "connection_type") != "REST":
+			return
+		if not (self.id_field or "").strip():
+			frappe.throw(_("Set the Record ID Field of the REST records"))
+		if not (self.cursor_field or "").strip() and not (self.next_cursor_path or "").strip():
+			frappe.throw(
+				_("Set a Cursor Field or a Next Cursor Path, so that the job can read page after page")
+			)
+		if (self.cursor_field or "").strip() and not (self.cursor_param or "").strip():
+			frappe.throw(_("Set the Cursor Parameter that passes the cursor field's value to the endpoint"))
+
+	def validate_deletion_policy(self):
+		if self.on_remote_delete != "Disable":
+			return
+		if not self._is_data_field(frappe.get_meta(self.local_doctype), (self.disable_field or "").strip()):
+			frappe.throw(
+				_("{0} is not a field of {1}").format(
+					frappe.bold(self.disable_field or ""), self.local_doctype
+				),
+				title=_("Invalid disable field"),
+			)
+
+	def validate_shared_links(self):
+		"""Pull and Push jobs of one connection and DocType share their links: one remote resource."""
+		others = frappe.get_all(
+			"Hub Sync Job",
+			filters={
+				"connection": self.connection,
+				"local_doctype": self.local_doctype,
+				"name": ["!=", self.name or ""],
+			},
+			fields=["name", "remote_resource"],
+		)
+		for other in others:
+			if other.remote_resource != self.remote_resource:
+				frappe.throw(
+					_(
+						"Sync job {0} already links {1} on this connection with {2}; use the same remote resource"
+					).format(frappe.bold(other.name), self.local_doctype, frappe.bold(other.remote_resource)),
+					title=_("Another remote resource"),
+				)
+
+	def validate_run_as(self):
+		"""Whoever configures a job cannot make it act with more rights than they have themselves."""
+		if not self.has_value_changed("run_as") and not self.is_new():
+			return
+		if self.run_as == frappe.session.user or "System Manager" in frappe.get_roles():
+			return
+		extra = set(frappe.get_roles(self.run_as)) - set(frappe.get_roles())
+		if extra:
+			frappe.throw(
+				_(
+					"Only a System Manager may make a job run as {0}, who has roles you do not have: {1}"
+				).format(self.run_as, ", ".join(sorted(extra))),
+				frappe.PermissionError,
+				title=_("Run As not permitted"),
+			)
