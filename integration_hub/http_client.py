@@ -44,12 +44,16 @@ def check_url(url: str, allow_private: bool | None = None) -> None:
 		allow_private = private_endpoints_allowed()
 	parts = urlsplit(url)
 	if parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
-		raise OutboundRequestRefused(_("Only http and https URLs with a host can be called: {0}").format(url[:200]))
+		raise OutboundRequestRefused(
+			_("Only http and https URLs with a host can be called: {0}").format(url[:200])
+		)
 	if allow_private:
 		return
 	port = parts.port or (443 if parts.scheme == "https" else 80)
 	try:
-		addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)}
+		addresses = {
+			info[4][0] for info in socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+		}
 	except socket.gaierror:
 		return  # the request itself fails with a connection error that names the host
 	for address in addresses:
