@@ -36,6 +36,8 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 		_upsert_in_savepoint(resource, record, key_fields, index, index in known_new)
 		for index, record in enumerate(records)
 	]
+	if records:
+		frappe.db.release_savepoint(SAVEPOINT)
 	failed = [result for result in results if result["status"] == "failed"]
 	if atomic and failed:
 		raise ValidationFailed(
@@ -83,6 +85,8 @@ def _comparable(key: object) -> str:
 def _upsert_in_savepoint(
 	resource: Resource, record: object, key_fields: tuple[str, ...], index: int, known_new: bool = False
 ) -> dict:
+	# Setting a savepoint again replaces the previous one of that name: one statement per record, and
+	# one release after the batch.
 	frappe.db.savepoint(SAVEPOINT)
 	pointer = f"/records/{index}"
 	try:
@@ -99,7 +103,6 @@ def _upsert_in_savepoint(
 		if problem.status >= 500:
 			frappe.log_error(title=f"integration_hub bulk_upsert: {resource.doctype} record {index}")
 		return {"index": index, "status": "failed", "error": _record_error(problem, index)}
-	frappe.db.release_savepoint(SAVEPOINT)
 	return {"index": index, "status": result.status, "name": result.name}
 
 
