@@ -16,13 +16,17 @@ export_python_type_annotations = True
 before_install = "integration_hub.install.ensure_roles"
 after_migrate = "integration_hub.install.ensure_roles"
 
-# Every write to an exposed DocType goes into the change feed, in the writer's transaction.
+# Every write to an exposed DocType goes into the change feed, in the writer's transaction; every change
+# that a Hub Subscription wants goes into the outbound-event outbox, in the same transaction.
+_OUTBOX = "integration_hub.events.outbox.on_document_event"
 doc_events = {
 	"*": {
-		"on_update": ["integration_hub.documents.changes.on_document_write"],
-		"on_cancel": ["integration_hub.documents.changes.on_document_write"],
-		"on_update_after_submit": ["integration_hub.documents.changes.on_document_write"],
-		"after_delete": ["integration_hub.documents.changes.on_document_delete"],
+		"after_insert": [_OUTBOX],
+		"on_update": ["integration_hub.documents.changes.on_document_write", _OUTBOX],
+		"on_submit": [_OUTBOX],
+		"on_cancel": ["integration_hub.documents.changes.on_document_write", _OUTBOX],
+		"on_update_after_submit": ["integration_hub.documents.changes.on_document_write", _OUTBOX],
+		"after_delete": ["integration_hub.documents.changes.on_document_delete", _OUTBOX],
 		"after_rename": ["integration_hub.documents.changes.on_document_rename"],
 	}
 }
@@ -34,9 +38,12 @@ scheduler_events = {
 	"all": ["integration_hub.tasks.position_committed_changes"],
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
 	"daily": ["integration_hub.tasks.prune_change_log"],
-	# "all" runs every 4 minutes by default; sync jobs are due on any minute.
-	"cron": {"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs"]},
+	# "all" runs every 4 minutes by default; sync jobs are due on any minute, webhooks are swept every minute.
+	"cron": {"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs", "integration_hub.events.jobs.sweep"]},
 }
 
 # Retention through Log Settings (days, changeable there).
-default_log_clearing_doctypes = {"Hub Sync Run": 90}
+default_log_clearing_doctypes = {"Hub Delivery": 30, "Hub Event": 30, "Hub Sync Run": 90}
+
+# Events and deliveries name the document they are about; that must not stop anyone deleting it.
+ignore_links_on_delete = ["Hub Event", "Hub Delivery"]

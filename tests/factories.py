@@ -102,3 +102,28 @@ class UserPermissionFactory(FrappeFactory):
 
 	allow = "Hub Test Category"
 	apply_to_all_doctypes = 1
+
+
+class HubSubscriptionFactory(FrappeFactory):
+	"""A webhook subscription; pass `endpoint_url` (a test receiver) and `fields` as a list of fieldnames."""
+
+	class Meta:
+		model = "Hub Subscription"
+
+	endpoint_url = "http://127.0.0.1:9/unused"
+	document_type = "Hub Test Item"
+	run_as = "Administrator"
+	enabled = 1
+	send_on_insert = 1
+	send_on_update = 1
+	send_on_delete = 1
+	timeout_seconds = 5
+	fields = factory.LazyFunction(list)
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		fields = kwargs.pop("fields")
+		subscription = super()._build(model_class, *args, **kwargs)
+		for fieldname in fields:
+			subscription.append("fields", {"fieldname": fieldname})
+		return subscription

@@ -17,6 +17,7 @@ from integration_hub.documents import upsert as writer
 from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
 from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import field_policy
+from integration_hub.events import operations as webhook_operations
 from integration_hub.sync import operations as sync_operations
 from integration_hub.tasks import position_committed_changes
 
@@ -134,3 +135,35 @@ def run_now(job: str) -> dict:
 def reset_cursor(job: str) -> dict:
 	"""Forget a Hub Sync Job's cursor, so that its next run copies everything again (a full resync)."""
 	return sync_operations.reset_cursor(sync_operations.managed_job(job))
+
+
+# --- outbound webhooks: operations for Integration Managers ----------------------------------
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def redeliver(delivery: str | int) -> dict:
+	"""Send one Hub Delivery again now, whatever its state; answers with the attempt's outcome."""
+	return webhook_operations.redeliver(delivery)
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def recover(subscription: str, since: str) -> dict:
+	"""Re-send a subscription's failed and dead deliveries created since `since`, in event order, in the
+	background."""
+	return webhook_operations.recover(subscription, since)
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def rotate_secret(subscription: str) -> dict:
+	"""A new signing secret (returned once); the previous one keeps signing for 24 hours."""
+	return webhook_operations.rotate_secret(subscription)
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def send_test_event(subscription: str) -> dict:
+	"""Send a signed `hub.test` event to the subscription's endpoint now; answers with the outcome."""
+	return webhook_operations.send_test_event(subscription)

@@ -1,0 +1,85 @@
+"""Event payloads, frozen when the change happens, as the subscription's `run_as` user may see them.
+
+`{"type": "sales_order.updated", "timestamp": "...Z", "data": {"doctype", "name", "object": {...},
+"previous_attributes": {...}}}`: `object` carries only the fields `run_as` may read (and the
+subscription's field list allows), through the same field policy as the document API; for updates,
+`previous_attributes` holds the earlier values of the readable fields that changed.
+"""
+
+import json
+from datetime import datetime
+
+import frappe
+
+from integration_hub.documents.fields import FieldPolicy, doctype_field_policy, shape_document
+from integration_hub.events.subscriptions import Subscription
+
+# Changed by every save: they alone do not make an update worth sending.
+VOLATILE_FIELDS = ("modified", "modified_by")
+NUMERIC_TYPES = ("Int", "Check", "Float", "Currency", "Percent", "Rating")
+
+
+def event_type(doctype: str, action: str) -> str:
+	return f"{frappe.scrub(doctype)}.{action}"
+
+
+def build_body(subscription: Subscription, doc, action: str, timestamp: datetime) -> str | None:
+	"""The JSON body of the event, or None when `run_as` may not read the document, or (for updates)
+	sees no change."""
+	if not frappe.has_permission(doc.doctype, "read", doc=doc, user=subscription.run_as):
+		return None
+	policy = doctype_field_policy(doc.doctype, subscription.run_as, subscription.allowlist)
+	obj = _stored_form(shape_document(doc, policy), policy)
+	data = {"doctype": doc.doctype, "name": doc.name, "object": obj}
+	if action == "updated":
+		before = doc.get_doc_before_save()
+		previous = {}
+		if before is not None:
+			obj = data["object"] = _plain(obj)
+			old = _plain(_stored_form(shape_document(before, policy), policy))
+			previous = {
+				field: old.get(field)
+				for field, value in obj.items()
+				if field not in VOLATILE_FIELDS and old.get(field) != value
+			}
+			if not previous:
+				return None
+		data["previous_attributes"] = previous
+	return dumps(
+		{"type": event_type(doc.doctype, action), "timestamp": iso_timestamp(timestamp), "data": data}
+	)
+
+
+def test_body(subscription_name: str, timestamp: datetime) -> str:
+	return dumps(
+		{
+			"type": "hub.test",
+			"timestamp": iso_timestamp(timestamp),
+			"data": {"subscription": subscription_name, "message": "Test event from integration_hub"},
+		}
+	)
+
+
+def dumps(payload: dict) -> str:
+	return frappe.as_json(payload, indent=None, separators=(",", ":"))
+
+
+def iso_timestamp(moment: datetime) -> str:
+	"""A UTC datetime as ISO 8601 with a `Z`."""
+	return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _stored_form(shaped: dict, policy: FieldPolicy) -> dict:
+	"""Unset numbers as the database stores them (0), so that an unsaved document and its saved copy
+	compare alike and payloads agree with what the document API reads."""
+	for fieldname, df in policy.readable.items():
+		if df is not None and shaped.get(fieldname) is None and df.fieldtype in NUMERIC_TYPES:
+			shaped[fieldname] = 0 if df.fieldtype in ("Int", "Check") else 0.0
+	for table, child_policy in policy.tables.items():
+		shaped[table] = [_stored_form(row, child_policy) for row in shaped.get(table) or []]
+	return shaped
+
+
+def _plain(value: dict) -> dict:
+	# The JSON view of the values (dates as strings, decimals as numbers), so before/after compare alike.
+	return json.loads(frappe.as_json(value, indent=None))

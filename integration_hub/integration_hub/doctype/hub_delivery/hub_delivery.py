@@ -1,0 +1,49 @@
+# Copyright (c) 2026, integration_hub contributors and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.model.document import Document
+
+from integration_hub.events import retention
+
+
+class HubDelivery(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from integration_hub.integration_hub.doctype.hub_delivery_attempt.hub_delivery_attempt import (
+			HubDeliveryAttempt,
+		)
+
+		attempt_count: DF.Int
+		attempts: DF.Table[HubDeliveryAttempt]
+		completed_at: DF.Datetime | None
+		event: DF.Link | None
+		event_type: DF.Data | None
+		last_attempt_at: DF.Datetime | None
+		last_status_code: DF.Int
+		name: DF.Int | None
+		next_attempt_at: DF.Datetime | None
+		reference_doctype: DF.Link | None
+		reference_name: DF.DynamicLink | None
+		status: DF.Literal["Pending", "Failed", "Succeeded", "Dead"]
+		subscription: DF.Link | None
+	# end: auto-generated types
+
+	@staticmethod
+	def clear_old_logs(days: int = retention.DEFAULT_RETENTION_DAYS) -> None:
+		"""Log Settings' retention: succeeded and dead deliveries older than `days`, with their attempts."""
+		retention.prune_deliveries(days)
+
+
+def on_doctype_update():
+	# The sweep reads due deliveries; ordering reads a subscription's deliveries of one document.
+	frappe.db.add_index("Hub Delivery", ["status", "next_attempt_at"])
+	frappe.db.add_index("Hub Delivery", ["subscription", "reference_name", "reference_doctype"])
+	frappe.db.add_index("Hub Delivery", ["event"])
+	frappe.db.add_index("Hub Delivery", ["creation"])

@@ -1,0 +1,27 @@
+# Copyright (c) 2026, integration_hub contributors and contributors
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+
+class HubDeliveryAttempt(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		attempted_at: DF.Datetime | None
+		duration_ms: DF.Int
+		manual: DF.Check
+		parent: DF.Data
+		parentfield: DF.Data
+		parenttype: DF.Data
+		response: DF.SmallText | None
+		status_code: DF.Int
+		success: DF.Check
+	# end: auto-generated types
+
+	pass

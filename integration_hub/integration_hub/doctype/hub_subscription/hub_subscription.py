@@ -1,0 +1,158 @@
+# Copyright (c) 2026, integration_hub contributors and contributors
+# For license information, please see license.txt
+
+from RestrictedPython import compile_restricted
+
+import frappe
+from frappe import _
+from frappe.model import default_fields, no_value_fields
+from frappe.model.document import Document
+from frappe.utils.safe_exec import FrappeTransformer
+
+from integration_hub.events import signing
+from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
+from integration_hub.events.subscriptions import clear_subscription_cache_at_transaction_end
+from integration_hub.events.transport import check_endpoint_url
+
+# The hub's own records: an event about them would describe the hub writing itself.
+UNSUBSCRIBABLE = ("Hub Event", "Hub Delivery", "Hub Delivery Attempt", "Hub Change", "Hub Idempotency Key")
+
+
+class HubSubscription(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from integration_hub.integration_hub.doctype.hub_subscription_field.hub_subscription_field import (
+			HubSubscriptionField,
+		)
+
+		condition: DF.Code | None
+		consecutive_failures: DF.Int
+		disabled_at: DF.Datetime | None
+		disabled_reason: DF.SmallText | None
+		document_type: DF.Link
+		enabled: DF.Check
+		endpoint_url: DF.Data
+		failing_since: DF.Datetime | None
+		fields: DF.Table[HubSubscriptionField]
+		last_failure_at: DF.Datetime | None
+		last_success_at: DF.Datetime | None
+		previous_secret: DF.Password | None
+		previous_secret_expires_at: DF.Datetime | None
+		retry_schedule: DF.Data | None
+		run_as: DF.Link
+		secret: DF.Password | None
+		send_on_cancel: DF.Check
+		send_on_delete: DF.Check
+		send_on_insert: DF.Check
+		send_on_submit: DF.Check
+		send_on_update: DF.Check
+		status: DF.Literal["Active", "Disabled"]
+		timeout_seconds: DF.Int
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_document_type()
+		self.validate_endpoint()
+		self.validate_fields()
+		self.validate_condition()
+		self.validate_delivery_settings()
+		self.validate_secret()
+		self.track_status()
+
+	def validate_document_type(self):
+		meta = frappe.get_meta(self.document_type)
+		if meta.istable or meta.issingle or self.document_type in UNSUBSCRIBABLE:
+			frappe.throw(
+				_("Events cannot be sent for {0}: choose a DocType with its own documents").format(
+					frappe.bold(self.document_type)
+				),
+				title=_("Cannot subscribe to this DocType"),
+			)
+
+	def validate_endpoint(self):
+		self.endpoint_url = (self.endpoint_url or "").strip()
+		if self.has_value_changed("endpoint_url") or self.is_new():
+			check_endpoint_url(self.endpoint_url)
+
+	def validate_fields(self):
+		meta = frappe.get_meta(self.document_type)
+		seen = set()
+		for row in self.fields:
+			row.fieldname = (row.fieldname or "").strip()
+			df = meta.get_field(row.fieldname)
+			known = row.fieldname in default_fields and row.fieldname != "doctype"
+			if not known and (
+				not df
+				or (df.fieldtype in no_value_fields and df.fieldtype not in ("Table", "Table MultiSelect"))
+			):
+				frappe.throw(
+					_("Row {0}: {1} is not a field of {2}").format(
+						row.idx, frappe.bold(row.fieldname), self.document_type
+					),
+					title=_("Invalid payload field"),
+				)
+			if row.fieldname in seen:
+				frappe.throw(_("Row {0}: {1} is listed twice").format(row.idx, frappe.bold(row.fieldname)))
+			seen.add(row.fieldname)
+
+	def validate_condition(self):
+		# Syntax and the safe-eval rules only: an empty document could fail a condition that is fine.
+		self.condition = (self.condition or "").strip() or None
+		if not self.condition:
+			return
+		try:
+			compile_restricted(self.condition, filename="<condition>", policy=FrappeTransformer, mode="eval")
+		except SyntaxError as e:
+			frappe.throw(_("The condition is not valid: {0}").format(e), title=_("Invalid condition"))
+
+	def validate_delivery_settings(self):
+		if not 1 <= (self.timeout_seconds or 0) <= 60:
+			frappe.throw(_("The timeout must be between 1 and 60 seconds"), title=_("Invalid timeout"))
+		try:
+			schedule = parse_schedule(self.retry_schedule)
+		except ValueError as e:
+			frappe.throw(
+				_(
+					"The retry schedule is not valid at {0}: write waits like 5s, 5m, 2h, 1d separated by commas (at most 20)"
+				).format(frappe.bold(str(e))),
+				title=_("Invalid retry schedule"),
+			)
+		self.retry_schedule = ", ".join(
+			f"{part.strip()}" for part in (self.retry_schedule or DEFAULT_SCHEDULE).split(",")
+		)
+		return schedule
+
+	def validate_secret(self):
+		if not self.secret:
+			self.secret = signing.generate_secret()
+		elif not self.is_dummy_password(self.secret):
+			try:
+				signing.secret_key(self.secret)
+			except ValueError as e:
+				frappe.throw(_("The signing secret is not valid: {0}").format(e), title=_("Invalid secret"))
+
+	def track_status(self):
+		if self.status == "Active":
+			self.disabled_reason = self.disabled_at = None
+		elif self.has_value_changed("status") and not self.disabled_reason:
+			self.disabled_reason = _("Disabled by {0}").format(frappe.session.user)
+			self.disabled_at = frappe.utils.now_datetime()
+
+	def on_change(self):
+		clear_subscription_cache_at_transaction_end()
+
+	def on_trash(self):
+		clear_subscription_cache_at_transaction_end()
+		# Its events and deliveries go with it: they can never be sent again.
+		deliveries = frappe.db.sql("select name from `tabHub Delivery` where subscription = %s", (self.name,))
+		names = [str(row[0]) for row in deliveries]
+		if names:
+			frappe.db.sql("delete from `tabHub Delivery Attempt` where parent in %s", (tuple(names),))
+		frappe.db.sql("delete from `tabHub Delivery` where subscription = %s", (self.name,))
+		frappe.db.sql("delete from `tabHub Event` where subscription = %s", (self.name,))
