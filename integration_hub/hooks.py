@@ -47,3 +47,11 @@ default_log_clearing_doctypes = {"Hub Delivery": 30, "Hub Event": 30, "Hub Sync 
 
 # Events and deliveries name the document they are about; that must not stop anyone deleting it.
 ignore_links_on_delete = ["Hub Event", "Hub Delivery"]
+
+# Scoped API keys (`Authorization: Bearer ihk_...`), then the per-key / per-user rate limit.
+auth_hooks = [
+	"integration_hub.security.api_keys.authenticate",
+	"integration_hub.security.limits.enforce_rate_limit",
+]
+# Body size and JSON shape limits on the hub's API paths, before any endpoint runs.
+before_request = ["integration_hub.security.limits.check_request_shape"]

@@ -37,7 +37,13 @@ def render_framework_errors(response: Response | None = None, request=None) -> N
 		return
 	if response.status_code < 400 or response.mimetype == PROBLEM_JSON:
 		return
-	problem = _problem_from_frappe_response(response.status_code)
+	remembered = frappe.local.flags.get("integration_hub_problem")  # raised by one of our request hooks
+	if remembered is not None:
+		problem = problem_from_exception(remembered)
+		if getattr(remembered, "retry_after", None):
+			response.headers["Retry-After"] = str(remembered.retry_after)
+	else:
+		problem = _problem_from_frappe_response(response.status_code)
 	response.set_data(json.dumps(problem.as_dict()))
 	response.status_code = problem.status
 	response.mimetype = PROBLEM_JSON

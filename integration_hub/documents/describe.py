@@ -22,7 +22,7 @@ def describe_resource(resource: Resource) -> dict:
 	return {
 		"doctype": resource.doctype,
 		"key_fields": list(resource.key_fields),
-		"operations": [*permitted_operations(resource), "changes"],
+		"operations": permitted_operations(resource),
 		"max_page_size": resource.max_page_size,
 		"max_batch_size": resource.max_batch_size,
 		"fields": describe_fields(policy),

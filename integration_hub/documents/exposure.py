@@ -11,6 +11,7 @@ import frappe
 from frappe import _
 
 from integration_hub.exceptions import OperationNotPermitted, ResourceNotExposed
+from integration_hub.security.api_keys import require_scope
 
 OPERATIONS = ("read", "create", "update", "delete")
 PAGE_SIZE_LIMIT = 1000
@@ -55,22 +56,31 @@ def require(resource: Resource, operation: str) -> None:
 		)
 
 
-# The Frappe permission type each API operation needs.
-PERMISSION_TYPES = {"read": "read", "create": "create", "update": "write", "delete": "delete"}
+# The Frappe permission type each API operation needs; reading the change feed is reading.
+PERMISSION_TYPES = {"read": "read", "create": "create", "update": "write", "delete": "delete", "changes": "read"}
+EXPOSURE_OPERATIONS = {"changes": "read"}
 
 
 def authorize(resource: Resource, operation: str) -> None:
-	"""Exposure first, then Frappe's DocType-level permission for the session user (403 either way)."""
-	require(resource, operation)
+	"""Exposure, then the API key's scopes (if the request came with one), then Frappe's DocType-level
+	permission for the session user: 403 from whichever refuses first."""
+	require(resource, EXPOSURE_OPERATIONS.get(operation, operation))
+	require_scope(resource.doctype, operation)
 	ptype = PERMISSION_TYPES[operation]
 	if not frappe.has_permission(resource.doctype, ptype):
 		raise OperationNotPermitted(_("You are not permitted to {0} {1}").format(_(ptype), resource.doctype))
 
 
 def permitted_operations(resource: Resource) -> list[str]:
-	return [
-		op for op in OPERATIONS if resource.allows(op) and frappe.has_permission(resource.doctype, PERMISSION_TYPES[op])
-	]
+	"""The operations the caller may perform on `resource`: exposure ∩ key scopes ∩ permissions."""
+	permitted = []
+	for operation in (*OPERATIONS, "changes"):
+		try:
+			authorize(resource, operation)
+		except OperationNotPermitted:
+			continue
+		permitted.append(operation)
+	return permitted
 
 
 def exposed_doctypes() -> list[str]:

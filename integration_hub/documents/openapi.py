@@ -4,9 +4,10 @@ import frappe
 
 import integration_hub
 from integration_hub.documents.describe import METADATA_FIELD_TYPES
-from integration_hub.documents.exposure import exposed_doctypes, get_resource
+from integration_hub.documents.exposure import authorize, exposed_doctypes, get_resource
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
+from integration_hub.exceptions import OperationNotPermitted
 
 BASE = "/api/method/integration_hub.api.v1"
 
@@ -51,7 +52,11 @@ def build_document() -> dict:
 
 
 def _may_read(doctype: str) -> bool:
-	return get_resource(doctype).allows("read") and bool(frappe.has_permission(doctype, "read"))
+	try:
+		authorize(get_resource(doctype), "read")
+	except OperationNotPermitted:
+		return False
+	return True
 
 
 def _schema_name(doctype: str) -> str:

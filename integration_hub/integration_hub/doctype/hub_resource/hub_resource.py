@@ -47,6 +47,13 @@ class HubResource(Document):
 
 	def validate_document_type(self):
 		meta = frappe.get_meta(self.document_type)
+		if meta.module == "Integration Hub" and not meta.custom:
+			frappe.throw(
+				_("{0} belongs to the integration hub itself and cannot be exposed").format(
+					frappe.bold(self.document_type)
+				),
+				title=_("Cannot expose this DocType"),
+			)
 		if meta.istable or meta.issingle:
 			frappe.throw(
 				_("{0} is a child table or a single DocType; expose its parent instead").format(

@@ -1,0 +1,191 @@
+"""Scoped API keys: `Authorization: Bearer ihk_<prefix>_<secret>`.
+
+The secret is 32 random bytes, shown once and stored only as a salted SHA-256 hash. A slow password
+hash would add tens of milliseconds to every API call and buys nothing for a secret with 256 bits of
+entropy, which cannot be guessed, only stolen. Every request looks the key up in the database, so
+disabling a key, or its expiry, takes effect on the very next request.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+import frappe
+from frappe import _
+from frappe.utils import add_to_date, get_datetime, now_datetime
+
+from integration_hub.exceptions import OperationNotPermitted
+
+TOKEN_PREFIX = "ihk"
+LAST_USED_RESOLUTION_SECONDS = 60
+# The API endpoints a key may call at all; scopes then decide per DocType and operation.
+KEY_ENDPOINTS = frozenset(
+	(
+		"ping",
+		"openapi",
+		"describe",
+		"get_document",
+		"list_documents",
+		"upsert",
+		"bulk_upsert",
+		"delete_document",
+		"changes",
+	)
+)
+SCOPE_OPERATIONS = ("read", "create", "update", "delete", "changes")
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+	name: str
+	user: str
+	rate_limit_per_minute: int
+	scopes: dict[str, frozenset[str]] = field(default_factory=dict)
+
+	def allows(self, doctype: str, operation: str) -> bool:
+		return operation in self.scopes.get(doctype, frozenset())
+
+
+def new_secret(prefix: str | None = None) -> tuple[str, str, str]:
+	"""(prefix, plain token to show once, salted hash to store); a new prefix unless one is given."""
+	prefix = prefix or secrets.token_hex(6)
+	secret = secrets.token_urlsafe(32)
+	return prefix, f"{TOKEN_PREFIX}_{prefix}_{secret}", hash_secret(secret)
+
+
+def hash_secret(secret: str, salt: str | None = None) -> str:
+	salt = salt or secrets.token_hex(16)
+	digest = hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+	return f"sha256${salt}${digest}"
+
+
+def secret_matches(secret: str, stored: str | None) -> bool:
+	try:
+		algorithm, salt, _digest = (stored or "").split("$")
+	except ValueError:
+		return False
+	return algorithm == "sha256" and hmac.compare_digest(hash_secret(secret, salt), stored)
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+	marker, _sep, rest = token.partition("_")
+	prefix, _sep, secret = rest.partition("_")
+	if marker != TOKEN_PREFIX or not prefix or not secret:
+		return None
+	return prefix, secret
+
+
+def authenticate() -> None:
+	"""auth_hooks entry: accept `Authorization: Bearer ihk_…`; leave every other scheme to Frappe."""
+	token = _bearer_token()
+	if token is None or frappe.session.user not in ("", "Guest", None):
+		return
+	parsed = parse_token(token)
+	if not parsed:
+		return  # not ours: Frappe refuses the request if nothing else authenticated it
+	key = _verified_key(*parsed)
+	if not key.is_active:
+		remember_and_raise(frappe.AuthenticationError(_("This API key is disabled or expired")))
+	frappe.set_user(key.user)
+	_require_key_endpoint()
+	frappe.local.integration_hub_api_key = ActiveKey(
+		name=key.name,
+		user=key.user,
+		rate_limit_per_minute=key.rate_limit_per_minute,
+		scopes=_scopes(key.name),
+	)
+	_record_use(key)
+
+
+@dataclass
+class _StoredKey:
+	name: str
+	user: str
+	is_active: bool
+	rate_limit_per_minute: int
+	last_used_at: object
+
+
+def _verified_key(prefix: str, secret: str) -> _StoredKey:
+	row = frappe.db.get_value(
+		"Hub API Key",
+		prefix,
+		["name", "user", "enabled", "expires_on", "secret_hash", "rate_limit_per_minute", "last_used_at"],
+		as_dict=True,
+	)
+	if not row or not secret_matches(secret, row.secret_hash):
+		remember_and_raise(frappe.AuthenticationError(_("Invalid API key")))
+	user_enabled = frappe.db.get_value("User", row.user, "enabled")
+	expired = row.expires_on and get_datetime(row.expires_on) <= now_datetime()
+	return _StoredKey(
+		name=row.name,
+		user=row.user,
+		is_active=bool(row.enabled and user_enabled and not expired),
+		rate_limit_per_minute=row.rate_limit_per_minute or 0,
+		last_used_at=row.last_used_at,
+	)
+
+
+def _bearer_token() -> str | None:
+	header = frappe.get_request_header("Authorization", "") or ""
+	scheme, _sep, token = header.strip().partition(" ")
+	return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _require_key_endpoint() -> None:
+	path = frappe.request.path
+	prefix = "/api/method/integration_hub.api.v1."
+	if not path.startswith(prefix) or path[len(prefix) :] not in KEY_ENDPOINTS:
+		remember_and_raise(
+			OperationNotPermitted(_("An integration hub API key can only call the hub's document API"))
+		)
+
+
+def _scopes(key_name: str) -> dict[str, frozenset[str]]:
+	Scope = frappe.qb.DocType("Hub API Key Scope")
+	Resource = frappe.qb.DocType("Hub Resource")
+	rows = (
+		frappe.qb.from_(Scope)
+		.join(Resource)
+		.on(Resource.name == Scope.resource)
+		.select(Resource.document_type, *(Scope[f"allow_{op}"] for op in SCOPE_OPERATIONS))
+		.where((Scope.parent == key_name) & (Scope.parenttype == "Hub API Key"))
+		.run(as_dict=True)
+	)
+	scopes: dict[str, set[str]] = {}
+	for row in rows:
+		scopes.setdefault(row.document_type, set()).update(op for op in SCOPE_OPERATIONS if row[f"allow_{op}"])
+	return {doctype: frozenset(ops) for doctype, ops in scopes.items()}
+
+
+def _record_use(key: _StoredKey) -> None:
+	"""Note when and from where the key was used, at most once a minute, in its own small commit."""
+	now = now_datetime()
+	if key.last_used_at and get_datetime(key.last_used_at) > add_to_date(now, seconds=-LAST_USED_RESOLUTION_SECONDS):
+		return
+	frappe.db.set_value(
+		"Hub API Key",
+		key.name,
+		{"last_used_at": now, "last_used_ip": frappe.local.request_ip},
+		update_modified=False,
+	)
+	frappe.db.commit()  # an auth hook runs first in the request: this commits nothing else
+
+
+def remember_and_raise(exc: Exception) -> None:
+	"""Raise from a hook that runs before the endpoint; `api/errors.py` renders what is remembered."""
+	frappe.local.flags.integration_hub_problem = exc
+	raise exc
+
+
+def current_key() -> ActiveKey | None:
+	return getattr(frappe.local, "integration_hub_api_key", None)
+
+
+def require_scope(doctype: str, operation: str) -> None:
+	key = current_key()
+	if key is not None and not key.allows(doctype, operation):
+		raise OperationNotPermitted(
+			_("This API key's scopes do not allow {0} on {1}").format(_(operation), doctype),
+		)

@@ -1,0 +1,75 @@
+"""Request guards for the hub's API paths: body size, JSON shape, and the rate limit.
+
+They run before the endpoint (from Frappe's `before_request` and `auth_hooks`), so a request over a
+limit does nothing. Their errors reach the client as problem+json through `api/errors.py`.
+"""
+
+import frappe
+from frappe import _
+
+from integration_hub.exceptions import BadRequest, PayloadTooLarge
+from integration_hub.security import rate_limit
+from integration_hub.security.api_keys import current_key, remember_and_raise
+
+API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
+DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
+DEFAULT_MAX_STRING_LENGTH = 1_000_000
+# Endpoints that authenticate by signature and enforce their own limits (inbound webhooks).
+SELF_LIMITING_ENDPOINTS = frozenset({"receive"})
+
+
+def is_api_request() -> bool:
+	request = getattr(frappe.local, "request", None)
+	return bool(request is not None and request.path.startswith(API_PATH_PREFIX))
+
+
+def endpoint_name() -> str:
+	return frappe.local.request.path[len(API_PATH_PREFIX) :]
+
+
+def check_request_shape() -> None:
+	"""before_request hook: refuse oversized bodies and over-deep or over-long JSON arguments."""
+	if not is_api_request() or endpoint_name() in SELF_LIMITING_ENDPOINTS:
+		return
+	max_bytes = int(frappe.conf.get("integration_hub_max_request_bytes") or DEFAULT_MAX_BODY_BYTES)
+	size = frappe.local.request.content_length or len(frappe.local.request.get_data(cache=True))
+	if size > max_bytes:
+		remember_and_raise(
+			PayloadTooLarge(_("The request body is larger than {0} bytes").format(max_bytes), [{"pointer": ""}])
+		)
+	max_depth = int(frappe.conf.get("integration_hub_max_json_depth") or DEFAULT_MAX_JSON_DEPTH)
+	max_string = int(frappe.conf.get("integration_hub_max_string_length") or DEFAULT_MAX_STRING_LENGTH)
+	for name, value in (frappe.local.form_dict or {}).items():
+		problem = _shape_problem(value, max_depth, max_string)
+		if problem:
+			remember_and_raise(BadRequest(problem, [{"pointer": f"/{name}", "detail": problem}]))
+
+
+def _shape_problem(value: object, max_depth: int, max_string: int, depth: int = 0) -> str | None:
+	if depth > max_depth:
+		return _("nested more than {0} levels deep").format(max_depth)
+	if isinstance(value, str):
+		return _("a string longer than {0} characters").format(max_string) if len(value) > max_string else None
+	children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+	if isinstance(value, dict) and any(isinstance(k, str) and len(k) > max_string for k in value):
+		return _("a key longer than {0} characters").format(max_string)
+	for child in children:
+		problem = _shape_problem(child, max_depth, max_string, depth + 1)
+		if problem:
+			return problem
+	return None
+
+
+def enforce_rate_limit() -> None:
+	"""auth_hooks entry, after authentication: one hit per API request, per key or per user."""
+	if not is_api_request() or endpoint_name() in SELF_LIMITING_ENDPOINTS:
+		return
+	key = current_key()
+	try:
+		if key is not None:
+			rate_limit.hit(f"key:{key.name}", key.rate_limit_per_minute or rate_limit.user_limit_per_minute())
+		elif frappe.session.user not in (None, "", "Guest"):
+			rate_limit.hit(f"user:{frappe.session.user}", rate_limit.user_limit_per_minute())
+	except Exception as e:
+		remember_and_raise(e)

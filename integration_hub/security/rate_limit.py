@@ -1,0 +1,52 @@
+"""Per-key (and per-user) sliding-window rate limits, kept in Redis and shared by every web worker.
+
+One Lua script drops the timestamps older than the window, counts the rest and records this request
+only if it is within the limit, atomically: concurrent requests on several workers can never pass more
+than the limit between them.
+"""
+
+import math
+import time
+import uuid
+
+import frappe
+from frappe import _
+
+from integration_hub.exceptions import RateLimited
+
+WINDOW_MS = 60_000
+DEFAULT_USER_LIMIT_PER_MINUTE = 1200
+
+SLIDING_WINDOW = """
+local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+	redis.call('ZADD', key, now, member)
+	redis.call('PEXPIRE', key, window)
+	return 0
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+
+def hit(bucket: str, limit_per_minute: int) -> None:
+	"""Count one request in `bucket`; RateLimited (429, with Retry-After) once over the limit."""
+	if limit_per_minute <= 0:
+		return
+	key = frappe.cache.make_key(f"integration_hub:rate:{bucket}")
+	wait_ms = frappe.cache.eval(
+		SLIDING_WINDOW, 1, key, int(time.time() * 1000), WINDOW_MS, limit_per_minute, uuid.uuid4().hex
+	)
+	if wait_ms:
+		retry_after = math.ceil(int(wait_ms) / 1000)
+		raise RateLimited(
+			_("Rate limit of {0} requests a minute reached; retry in {1} seconds").format(
+				limit_per_minute, retry_after
+			),
+			retry_after=retry_after,
+		)
+
+
+def user_limit_per_minute() -> int:
+	return int(frappe.conf.get("integration_hub_rate_limit_per_minute") or DEFAULT_USER_LIMIT_PER_MINUTE)
