@@ -63,6 +63,10 @@ class HubConnection(Document):
 				_("Timeout must be between 1 and {0} seconds").format(MAX_TIMEOUT), title=_("Invalid timeout")
 			)
 
+	def on_trash(self):
+		# What was last synced with a remote that is no longer configured means nothing any more.
+		frappe.db.delete("Hub Sync Link", {"connection": self.name})
+
 	@frappe.whitelist()
 	def test_connection(self) -> dict:
 		"""Call the remote with these settings and report what answered (the Test Connection button)."""

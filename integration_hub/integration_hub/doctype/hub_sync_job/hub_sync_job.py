@@ -76,6 +76,11 @@ class HubSyncJob(Document):
 		self.validate_shared_links()
 		self.validate_run_as()
 
+	def on_trash(self):
+		# A job's runs and failures go with it (Hub Sync Link belongs to the connection and stays).
+		for doctype in ("Hub Sync Failure", "Hub Sync Run"):
+			frappe.db.delete(doctype, {"job": self.name})
+
 	def keep_runner_state(self):
 		"""The state fields belong to the runner: read them back (with a locking read, so a page
 		committing meanwhile is waited for) instead of trusting the form's copy."""

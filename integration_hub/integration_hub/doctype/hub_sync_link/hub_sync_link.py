@@ -17,7 +17,7 @@ class HubSyncLink(Document):
 		connection: DF.Link
 		local_doctype: DF.Link
 		local_modified: DF.Datetime | None
-		local_name: DF.DynamicLink | None
+		local_name: DF.Data | None
 		remote_modified: DF.Data | None
 		remote_name: DF.Data | None
 	# end: auto-generated types
