@@ -127,3 +127,77 @@ class HubSubscriptionFactory(FrappeFactory):
 		for fieldname in fields:
 			subscription.append("fields", {"fieldname": fieldname})
 		return subscription
+
+
+class HubConnectionFactory(FrappeFactory):
+	"""A remote system; pass `base_url` (a test server) and the credentials it expects."""
+
+	class Meta:
+		model = "Hub Connection"
+
+	connection_name = factory.Sequence(lambda n: f"Remote {n} {frappe.generate_hash(length=6)}")
+	connection_type = "Frappe"
+	base_url = "http://127.0.0.1:9"
+	auth_type = "None"
+	timeout_seconds = 30
+	verify_tls = 1
+
+
+class HubSyncJobFactory(FrappeFactory):
+	"""A sync job; `field_map` is a list of (remote_field, local_field, transform, argument, is_key)."""
+
+	class Meta:
+		model = "Hub Sync Job"
+
+	job_name = factory.Sequence(lambda n: f"Sync job {n} {frappe.generate_hash(length=6)}")
+	connection = factory.LazyFunction(lambda: HubConnectionFactory().name)
+	direction = "Pull"
+	enabled = 1
+	local_doctype = "Hub Test Item"
+	remote_resource = "Hub Test Item"
+	run_as = "Administrator"
+	schedule = "*/15 * * * *"
+	batch_size = 100
+	lookback_seconds = 0
+	conflict_policy = "remote_wins"
+	on_remote_delete = "Delete"
+	field_map = factory.LazyFunction(
+		lambda: [("code", "code", "", "", 1), ("title", "title", "", "", 0), ("qty", "qty", "", "", 0)]
+	)
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		rows = kwargs.pop("field_map")
+		job = super()._build(model_class, *args, **kwargs)
+		for remote_field, local_field, transform, argument, is_key in rows:
+			job.append(
+				"field_map",
+				{
+					"remote_field": remote_field,
+					"local_field": local_field,
+					"transform": transform,
+					"transform_argument": argument,
+					"is_key": is_key,
+				},
+			)
+		return job
+
+
+class HubAPIKeyFactory(FrappeFactory):
+	"""The plain token is on `key.flags.plain_token`, as the Desk shows it once after insert."""
+
+	class Meta:
+		model = "Hub API Key"
+
+	key_name = factory.Sequence(lambda n: f"Test key {n}")
+	enabled = 1
+	rate_limit_per_minute = 0
+	scopes = factory.LazyFunction(list)
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		scopes = kwargs.pop("scopes")
+		key = super()._build(model_class, *args, **kwargs)
+		for scope in scopes:
+			key.append("scopes", scope)
+		return key

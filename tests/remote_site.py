@@ -1,0 +1,305 @@
+"""A second real site on the same bench, served over HTTP on 127.0.0.1: the remote system of the sync
+tests and of the sync benchmark.
+
+The site is created as ./run-tests creates the test site (`new-site` with a temporary MariaDB
+administrator, integration_hub installed), set up by running this module on it in a subprocess (the
+test DocTypes, an exposed `Hub Test Item`, a non-exposed `Hub Plain Item` that remote-side code can
+only reach through /api/resource, a sync user and API tokens), served by gunicorn, and dropped at the
+end. INTEGRATION_HUB_REMOTE_SITE=NAME reuses an existing site instead (migrated, never dropped).
+
+	python -m tests.remote_site setup SITE      (from the bench's sites folder) prints the tokens as JSON
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+PLAIN_ITEM = "Hub Plain Item"
+SYNC_USER = "remote-sync@example.com"
+REUSE_ENV = "INTEGRATION_HUB_REMOTE_SITE"
+SERVER_TIMEOUT = 300
+
+
+@dataclass
+class RemoteSite:
+	name: str
+	base_url: str
+	sync_token: str  # key:secret of the sync user (Hub Test Editor)
+	admin_token: str  # key:secret of Administrator
+
+	def session(self, token: str | None = None) -> requests.Session:
+		session = requests.Session()
+		session.headers["Authorization"] = f"token {token or self.admin_token}"
+		return session
+
+
+def _python() -> str:
+	return sys.executable
+
+
+def _sites_path() -> Path:
+	return Path(os.getcwd())
+
+
+def _env() -> dict:
+	return {
+		**os.environ,
+		"PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+	}
+
+
+def frappe_cli(*args: str) -> str:
+	result = subprocess.run(
+		[_python(), "-m", "frappe.utils.bench_helper", "frappe", *args],
+		cwd=_sites_path(),
+		stdin=subprocess.DEVNULL,
+		capture_output=True,
+		text=True,
+		env=_env(),
+		timeout=900,
+	)
+	if result.returncode != 0:
+		raise RuntimeError(
+			f"frappe {' '.join(args[:3])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+		)
+	return result.stdout
+
+
+def _db_admin(sql: str, user: str, password: str) -> None:
+	config = json.loads((_sites_path() / "common_site_config.json").read_text())
+	connection = pymysql.connect(
+		host=config.get("db_host", "127.0.0.1"),
+		port=int(config.get("db_port", 3306)),
+		user=user,
+		password=password,
+	)
+	try:
+		connection.cursor().execute(sql)
+	finally:
+		connection.close()
+
+
+@contextlib.contextmanager
+def database_administrator() -> Iterator[tuple[str, str]]:
+	"""DB_ROOT_USER/DB_ROOT_PASSWORD, or (with an empty password, which Frappe would prompt for) a
+	temporary administrator with a random password, dropped afterwards."""
+	user, password = os.environ.get("DB_ROOT_USER", "root"), os.environ.get("DB_ROOT_PASSWORD", "")
+	if password:
+		yield user, password
+		return
+	temporary = f"ihremote_{secrets.token_hex(6)}"
+	temporary_password = secrets.token_hex(24)
+	_db_admin(f"CREATE USER '{temporary}'@'%' IDENTIFIED BY '{temporary_password}'", user, password)
+	try:
+		_db_admin(f"GRANT ALL PRIVILEGES ON *.* TO '{temporary}'@'%' WITH GRANT OPTION", user, password)
+		yield temporary, temporary_password
+	finally:
+		_db_admin(f"DROP USER IF EXISTS '{temporary}'@'%'", user, password)
+
+
+def create_site(name: str) -> None:
+	with database_administrator() as (user, password):
+		frappe_cli(
+			"new-site", name, "--db-root-username", user, "--db-root-password", password,
+			"--admin-password", "admin", "--install-app", "integration_hub",
+		)  # fmt: skip
+
+
+def drop_site(name: str) -> None:
+	if not (_sites_path() / name).is_dir():
+		return
+	with database_administrator() as (user, password):
+		frappe_cli(
+			"drop-site",
+			name,
+			"--db-root-username",
+			user,
+			"--db-root-password",
+			password,
+			"--force",
+			"--no-backup",
+		)
+	shutil.rmtree(_sites_path().parent / "archived" / "sites" / name, ignore_errors=True)
+
+
+def setup_site(name: str) -> dict:
+	"""Run `setup` below on the site, in a subprocess connected to it; returns its tokens."""
+	result = subprocess.run(
+		[_python(), "-m", "tests.remote_site", "setup", name],
+		cwd=_sites_path(),
+		stdin=subprocess.DEVNULL,
+		capture_output=True,
+		text=True,
+		env=_env(),
+		timeout=600,
+	)
+	if result.returncode != 0:
+		raise RuntimeError(f"setting up {name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+	return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+	with socket.socket() as probe:
+		probe.bind(("127.0.0.1", 0))
+		return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(name: str, workers: int = 2, log_path: Path | None = None) -> Iterator[str]:
+	"""gunicorn serving the site (whatever the Host header) on 127.0.0.1; stopped on exit."""
+	port = _free_port()
+	gunicorn = Path(_python()).parent / "gunicorn"
+	log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+	process = subprocess.Popen(
+		[
+			str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", str(SERVER_TIMEOUT),
+			"--graceful-timeout", "5", "tests.remote_wsgi:application",
+		],
+		cwd=_sites_path(),
+		env={**_env(), "INTEGRATION_HUB_SERVED_SITE": name},
+		stdout=log,
+		stderr=subprocess.STDOUT,
+	)  # fmt: skip
+	base_url = f"http://127.0.0.1:{port}"
+	try:
+		deadline = time.monotonic() + 120
+		while True:
+			if process.poll() is not None:
+				raise RuntimeError(f"the remote site's web server exited with {process.returncode}")
+			with contextlib.suppress(requests.RequestException):
+				requests.get(f"{base_url}/api/method/ping", timeout=30)
+				break
+			if time.monotonic() > deadline:
+				raise RuntimeError("the remote site's web server did not answer within 120 seconds")
+			time.sleep(0.2)
+		yield base_url
+	finally:
+		process.terminate()
+		try:
+			process.wait(timeout=15)
+		except subprocess.TimeoutExpired:
+			process.kill()
+			process.wait()
+		if log_path:
+			log.close()
+
+
+@contextlib.contextmanager
+def remote_site(prefix: str = "ihremote") -> Iterator[RemoteSite]:
+	"""A set-up, served remote site for the duration of the block (created and dropped, or reused)."""
+	reused = os.environ.get(REUSE_ENV)
+	name = reused or f"{prefix}-{int(time.time())}-{os.getpid()}.localhost"
+	try:
+		if reused:
+			frappe_cli("--site", name, "migrate")
+		else:
+			create_site(name)
+		tokens = setup_site(name)
+		with serve(name) as base_url:
+			yield RemoteSite(name, base_url, tokens["sync_token"], tokens["admin_token"])
+	finally:
+		if not reused:
+			drop_site(name)
+
+
+# --- run on the remote site (python -m tests.remote_site setup SITE) ------------------------------
+
+
+def setup(name: str) -> dict:
+	import frappe
+
+	from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, create_test_doctypes
+
+	frappe.init(site=name, sites_path=os.getcwd())
+	frappe.connect()
+	frappe.set_user("Administrator")
+	create_test_doctypes()
+	_plain_item_doctype(EDITOR_ROLE)
+	if frappe.db.exists("Hub Resource", ITEM):
+		frappe.delete_doc("Hub Resource", ITEM, force=True)
+	frappe.get_doc(
+		{
+			"doctype": "Hub Resource",
+			"document_type": ITEM,
+			"enabled": 1,
+			"allow_read": 1,
+			"allow_create": 1,
+			"allow_update": 1,
+			"allow_delete": 1,
+			"key_fields": "code",
+			"max_page_size": 1000,
+			"max_batch_size": 1000,
+		}
+	).insert()
+	sync_user = _user(SYNC_USER, [EDITOR_ROLE])
+	tokens = {"sync_token": _token(sync_user), "admin_token": _token(frappe.get_doc("User", "Administrator"))}
+	frappe.db.commit()
+	frappe.destroy()
+	return tokens
+
+
+def _plain_item_doctype(role: str) -> None:
+	import frappe
+
+	if frappe.db.exists("DocType", PLAIN_ITEM):
+		frappe.delete_doc("DocType", PLAIN_ITEM, force=True)
+	frappe.get_doc(
+		{
+			"doctype": "DocType",
+			"name": PLAIN_ITEM,
+			"module": "Integration Hub",
+			"custom": 1,
+			"autoname": "hash",
+			"fields": [
+				{"fieldname": "code", "fieldtype": "Data", "label": "Code", "reqd": 1, "unique": 1},
+				{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
+				{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
+			],
+			"permissions": [
+				{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1},
+				{"role": role, "read": 1, "write": 1, "create": 1, "delete": 1},
+			],
+		}
+	).insert()
+
+
+def _user(email: str, roles: list[str]):
+	import frappe
+
+	if frappe.db.exists("User", email):
+		return frappe.get_doc("User", email)
+	user = frappe.get_doc(
+		{"doctype": "User", "email": email, "first_name": "Remote Sync", "send_welcome_email": 0}
+	)
+	for role in roles:
+		user.append("roles", {"role": role})
+	return user.insert()
+
+
+def _token(user) -> str:
+	import frappe
+
+	secret = frappe.generate_hash(length=15)
+	user.api_key = user.api_key or frappe.generate_hash(length=15)
+	user.api_secret = secret
+	user.save(ignore_permissions=True)
+	return f"{user.api_key}:{secret}"
+
+
+if __name__ == "__main__":
+	if len(sys.argv) != 3 or sys.argv[1] != "setup":
+		raise SystemExit("usage: python -m tests.remote_site setup SITE")
+	print(json.dumps(setup(sys.argv[2])))
