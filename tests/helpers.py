@@ -3,7 +3,7 @@
 import frappe
 
 
-def read_committed(query: str, values: tuple | dict | None = None) -> list[tuple]:
+def read_committed(query: str, values: tuple | dict = ()) -> list[tuple]:
 	"""Run a read on a fresh connection of its own: it sees what other connections committed, and
 	holds no lock that the code under test (a server, a worker) could wait on."""
 	from frappe.database import get_db

@@ -6,6 +6,7 @@ rolls back.
 """
 
 import functools
+import inspect
 import json
 
 import frappe
@@ -24,8 +25,14 @@ def endpoint(*, idempotent: bool = False):
 	"""Wrap an endpoint (under `@frappe.whitelist`; `functools.wraps` keeps its type validation)."""
 
 	def decorate(fn):
+		signature = inspect.signature(fn)
+
 		@functools.wraps(fn)
 		def wrapper(*args, **kwargs):
+			try:
+				signature.bind(*args, **kwargs)
+			except TypeError as e:
+				return response_for_exception(BadRequest(_("Missing or unexpected argument: {0}").format(e)))
 			key = _request_header("Idempotency-Key") if idempotent else None
 			if key is not None:
 				return _run_idempotently(fn, key, args, kwargs)

@@ -87,7 +87,9 @@ def authenticate() -> None:
 	key = _verified_key(*parsed)
 	if not key.is_active:
 		remember_and_raise(frappe.AuthenticationError(_("This API key is disabled or expired")))
-	frappe.set_user(key.user)
+	form_dict = frappe.local.form_dict
+	frappe.set_user(key.user)  # which also empties form_dict: keep the request's arguments
+	frappe.local.form_dict = form_dict
 	_require_key_endpoint()
 	frappe.local.integration_hub_api_key = ActiveKey(
 		name=key.name,
