@@ -89,7 +89,7 @@ class HubSyncJob(Document):
 				self.set(fieldname, None)
 			return
 		stored = frappe.db.sql(
-			f"select {', '.join(STATE_FIELDS)} from `tabHub Sync Job` where name = %s for update",
+			f"select {', '.join(f'`{f}`' for f in STATE_FIELDS)} from `tabHub Sync Job` where name = %s for update",
 			(self.name,),
 			as_dict=True,
 		)
