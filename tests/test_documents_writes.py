@@ -182,9 +182,7 @@ def test_bulk_upsert_as_a_user_without_permission(api, as_user):
 	reader = UserFactory(roles=[READER_ROLE])
 	with as_user(reader.name):
 		status, body = api("bulk_upsert", doctype=ITEM, records=[{"code": "R-1"}])
-	assert status == 200
-	assert body["message"]["results"][0]["status"] == "failed"
-	assert body["message"]["results"][0]["error"]["status"] == 403
+	assert (status, body["code"]) == (403, "PERMISSION_DENIED")
 	assert not frappe.db.exists(ITEM, {"code": "R-1"})
 
 

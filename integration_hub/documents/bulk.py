@@ -15,13 +15,14 @@ import frappe
 from frappe import _
 
 from integration_hub.documents.exposure import Resource
-from integration_hub.documents.upsert import upsert_record
+from integration_hub.documents.upsert import authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 
 SAVEPOINT = "integration_hub_bulk_record"
 
 
 def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...], atomic: bool) -> list[dict]:
+	authorize_any_write(resource)
 	if not isinstance(records, list):
 		raise BadRequest(_("records must be a list of objects"), [{"pointer": "/records"}])
 	if len(records) > resource.max_batch_size:

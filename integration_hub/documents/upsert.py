@@ -51,7 +51,7 @@ def upsert_record(
 ) -> UpsertResult:
 	"""`known_new`: the caller already found that no document has this key, and a unique index on the
 	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query)."""
-	_authorize_some_write(resource)
+	authorize_any_write(resource)
 	policy = field_policy(resource)
 	values = validate_record(data, policy, key_fields, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
@@ -61,7 +61,7 @@ def upsert_record(
 	return _create(resource, policy, values)
 
 
-def _authorize_some_write(resource: Resource) -> None:
+def authorize_any_write(resource: Resource) -> None:
 	"""Permission comes before input validation: a caller who may neither create nor update learns
 	nothing about the fields."""
 	try:
