@@ -1,0 +1,146 @@
+"""Property-based tests: arbitrary strings, numbers, nested JSON and SQL fragments thrown at every
+argument of every document endpoint, over real HTTP. The API must answer with a problem+json 4xx (or
+a plain success where the input happens to be valid for a read), never a 5xx, and never change the
+database for the writes below, which can never form a valid record (the key field is never sent).
+"""
+
+import json
+
+import frappe
+import pytest
+from frappe.installer import update_site_config
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import HubResourceFactory, ItemFactory, UserFactory, issue_api_token
+from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.helpers import read_committed
+
+API = "/api/method/integration_hub.api.v1"
+EXAMPLES = 200
+SQL_FRAGMENTS = [
+	"' OR '1'='1",
+	"1; DROP TABLE `tabUser`; --",
+	"name`, (select password from `__Auth`) as `x",
+	"modified desc, (select sleep(1))",
+	'") or 1=1 -- ',
+	"%' union select * from `tabUser` -- ",
+	"\\x00\\'",
+	"tabUser",
+	"*",
+]
+# Real field names (but never the key field `code`, so a write can never be a valid record).
+FIELDNAMES = ["title", "qty", "status", "category", "notes", "computed", "cost", "rows", "name", "owner", "docstatus"]
+
+scalars = (
+	st.none()
+	| st.booleans()
+	| st.integers(min_value=-(2**63), max_value=2**63)
+	| st.floats(allow_nan=False, allow_infinity=False)
+	| st.text(max_size=40)
+	| st.sampled_from(SQL_FRAGMENTS)
+)
+json_values = st.recursive(
+	scalars,
+	lambda children: st.lists(children, max_size=4)
+	| st.dictionaries(st.sampled_from(FIELDNAMES) | st.text(max_size=12), children, max_size=4),
+	max_leaves=12,
+)
+arguments = json_values | json_values.map(json.dumps) | st.sampled_from(SQL_FRAGMENTS)
+records_without_key = st.dictionaries(st.sampled_from(FIELDNAMES) | st.text(max_size=12), json_values, max_size=5)
+
+
+def as_query_value(value: object) -> str:
+	return value if isinstance(value, str) else json.dumps(value)
+
+
+ENDPOINTS = {
+	"describe": ("get", {"doctype": arguments | st.just(ITEM)}),
+	"get_document": ("get", {"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments}),
+	"list_documents": (
+		"get",
+		{
+			"doctype": st.just(ITEM) | arguments,
+			"fields": arguments,
+			"filters": arguments,
+			"order_by": arguments,
+			"limit": arguments,
+			"cursor": arguments,
+		},
+	),
+	"changes": ("get", {"doctype": st.just(ITEM) | arguments, "cursor": arguments, "limit": arguments}),
+	"upsert": ("post", {"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments, "key": arguments}),
+	"bulk_upsert": (
+		"post",
+		{
+			"doctype": st.just(ITEM) | arguments,
+			"records": st.lists(records_without_key | arguments, max_size=4) | arguments,
+			"atomic": arguments,
+			"key": arguments,
+		},
+	),
+	"delete_document": ("post", {"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments}),
+	"openapi": ("get", {"unexpected": arguments}),
+	"ping": ("get", {"unexpected": arguments}),
+}
+
+
+@pytest.fixture
+def fuzz_client(committed, http):
+	committed.track(HubResourceFactory())
+	committed.track(ItemFactory(code="FUZZ-KEEP"))
+	editor = committed.track(UserFactory(roles=[EDITOR_ROLE]))
+	token = issue_api_token(editor)
+	update_site_config("integration_hub_rate_limit_per_minute", 1_000_000)
+	committed.commit()
+	committed.on_cleanup(lambda: update_site_config("integration_hub_rate_limit_per_minute", None))
+	committed.on_cleanup(lambda: frappe.db.delete("Hub Idempotency Key", {"user": editor.name}))
+	return http(token)
+
+
+def database_state() -> tuple:
+	return tuple(
+		read_committed(query)[0]
+		for query in (
+			f"select count(*), coalesce(sum(qty), 0), max(modified) from `tab{ITEM}`",
+			"select count(*), coalesce(max(name), 0) from `tabHub Change`",
+			"select count(*) from `tabHub Idempotency Key` where status = 'Completed' and response_status < 400",
+		)
+	)
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_arbitrary_input_never_breaks_the_api(fuzz_client, endpoint):
+	method, argument_strategies = ENDPOINTS[endpoint]
+	before = database_state()
+
+	@settings(
+		max_examples=EXAMPLES,
+		deadline=None,
+		database=None,
+		suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+	)
+	@given(
+		st.fixed_dictionaries({}, optional=argument_strategies),
+		st.none() | st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=300),
+	)
+	def check(sent: dict, idempotency_key: str | None):
+		headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+		if method == "get":
+			response = fuzz_client.get(
+				f"{API}.{endpoint}", params={k: as_query_value(v) for k, v in sent.items()}, headers=headers
+			)
+		else:
+			response = fuzz_client.post(f"{API}.{endpoint}", json=sent, headers=headers)
+		assert response.status_code < 500, (sent, response.status_code, response.text[:500])
+		if response.status_code >= 400:
+			assert response.headers["Content-Type"].startswith("application/problem+json"), response.text[:300]
+			body = response.json()
+			assert body["status"] == response.status_code and body["code"].isupper()
+			assert "Traceback" not in response.text
+		else:
+			assert "message" in response.json()
+			assert method == "get", f"a write succeeded with {sent}"
+
+	check()
+	assert database_state() == before, "arbitrary input changed the database"

@@ -1,0 +1,140 @@
+"""Every `api.v1` endpoint against every kind of caller: the expected status, and nothing leaked.
+
+Callers: Guest (over HTTP), a user without roles, a reader restricted by User Permissions, an editor
+below the permlevel of `cost`, an Integration Manager without data roles, and Administrator.
+"""
+
+import inspect
+
+import frappe
+import pytest
+
+from integration_hub.api import v1
+from tests.conftest import Committed
+from tests.factories import CategoryFactory, HubResourceFactory, ItemFactory, UserFactory, UserPermissionFactory
+from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, READER_ROLE
+
+SECRET_COST = 987654.25
+DATA_ENDPOINTS = ("describe", "get_document", "list_documents", "changes", "upsert", "bulk_upsert", "delete_document")
+MANAGEMENT_ENDPOINTS = (
+	"redeliver",
+	"recover",
+	"rotate_secret",
+	"send_test_event",
+	"run_now",
+	"reset_cursor",
+	"reprocess",
+)
+OPEN_ENDPOINTS = ("ping", "openapi")
+
+
+def whitelisted_endpoints() -> set[str]:
+	return {
+		name
+		for name, fn in inspect.getmembers(v1, inspect.isfunction)
+		if fn.__module__ == v1.__name__ and fn in frappe.whitelisted
+	}
+
+
+def test_the_matrix_covers_every_endpoint():
+	covered = set(DATA_ENDPOINTS) | set(MANAGEMENT_ENDPOINTS) | set(OPEN_ENDPOINTS) | {"receive", "health"}
+	missing = whitelisted_endpoints() - covered
+	assert not missing, f"add these endpoints to the permission matrix: {sorted(missing)}"
+
+
+@pytest.fixture(scope="module")
+def world(site):
+	"""Made once for the module and really committed (each test still rolls back its own writes)."""
+	committed = Committed()
+	frappe.db.rollback()
+	track = committed.track
+	track(HubResourceFactory())
+	mine, theirs = track(CategoryFactory()), track(CategoryFactory())
+	visible = track(ItemFactory(code="MATRIX-VISIBLE", category=mine.name, cost=SECRET_COST))
+	hidden = track(ItemFactory(code="MATRIX-HIDDEN", category=theirs.name, cost=SECRET_COST))
+	restricted = track(UserFactory(roles=[READER_ROLE]))
+	track(UserPermissionFactory(user=restricted.name, for_value=mine.name))
+	users = {
+		"no_roles": track(UserFactory(roles=[])).name,
+		"restricted_reader": restricted.name,
+		"editor_low_permlevel": track(UserFactory(roles=[EDITOR_ROLE])).name,
+		"integration_manager": track(UserFactory(roles=["Integration Manager"])).name,
+		"administrator": "Administrator",
+	}
+	committed.on_cleanup(lambda: frappe.db.delete("Hub Change", {"ref_doctype": ITEM}))
+	committed.commit()
+	yield frappe._dict(visible=visible, hidden=hidden, users=users)
+	committed.cleanup()
+
+
+
+def arguments(endpoint: str, world) -> dict:
+	item = world.visible
+	return {
+		"describe": {"doctype": ITEM},
+		"get_document": {"doctype": ITEM, "name": item.name},
+		"list_documents": {"doctype": ITEM, "filters": {"code": ["like", "MATRIX-%"]}},
+		"changes": {"doctype": ITEM},
+		"upsert": {"doctype": ITEM, "data": {"code": item.code, "qty": 77}},
+		"bulk_upsert": {"doctype": ITEM, "records": [{"code": item.code, "qty": 77}]},
+		"delete_document": {"doctype": ITEM, "name": item.name},
+		"redeliver": {"delivery": "999999999"},
+		"recover": {"subscription": "no-such-subscription", "since": "2026-01-01 00:00:00"},
+		"rotate_secret": {"subscription": "no-such-subscription"},
+		"send_test_event": {"subscription": "no-such-subscription"},
+		"run_now": {"job": "no-such-job"},
+		"reset_cursor": {"job": "no-such-job"},
+		"reprocess": {"event": "no-such-event"},
+		"ping": {},
+		"openapi": {},
+	}[endpoint]
+
+
+# Expected status per caller and endpoint; "mgmt" means allowed (200, or 404 for the unknown names used).
+EXPECTED = {
+	"no_roles": {**dict.fromkeys(DATA_ENDPOINTS, 403), **dict.fromkeys(MANAGEMENT_ENDPOINTS, 403)},
+	"restricted_reader": {
+		"describe": 200, "get_document": 200, "list_documents": 200, "changes": 200,
+		"upsert": 403, "bulk_upsert": 403, "delete_document": 403,
+		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
+	},
+	"editor_low_permlevel": {
+		**dict.fromkeys(DATA_ENDPOINTS, 200),
+		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
+	},
+	"integration_manager": {**dict.fromkeys(DATA_ENDPOINTS, 403), **dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt")},
+	"administrator": {**dict.fromkeys(DATA_ENDPOINTS, 200), **dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt")},
+}
+
+
+@pytest.mark.parametrize("caller", sorted(EXPECTED))
+@pytest.mark.parametrize("endpoint", [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS])
+def test_permission_matrix(api, as_user, world, caller, endpoint):
+	with as_user(world.users[caller]):
+		status, body = api(endpoint, **arguments(endpoint, world))
+	expected = EXPECTED[caller].get(endpoint, 200)
+	if expected == "mgmt":
+		assert status in (200, 404), (status, body)
+	else:
+		assert status == expected, (status, body)
+	text = frappe.as_json(body)
+	if status >= 400:
+		assert body["code"] and "Traceback" not in text
+		assert world.visible.code not in text or endpoint in ("upsert", "bulk_upsert")
+	if caller in ("restricted_reader", "no_roles", "integration_manager"):
+		assert world.hidden.code not in text, "a document this caller may not read leaked"
+	if caller != "administrator":
+		assert str(SECRET_COST) not in text, "a permlevel-1 value leaked"
+	if status < 400 and endpoint in ("upsert", "bulk_upsert", "delete_document"):
+		return
+	if caller != "administrator":
+		assert frappe.db.get_value(ITEM, world.visible.name, "qty") == 1, "a refused write changed data"
+
+
+def test_guest_is_refused_everywhere_over_http(http):
+	client = http()
+	for endpoint in [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS]:
+		response = client.post(f"/api/method/integration_hub.api.v1.{endpoint}", json={"doctype": ITEM})
+		assert response.status_code == 401, (endpoint, response.status_code, response.text[:200])
+		assert response.headers["Content-Type"].startswith("application/problem+json")
+		assert response.json()["code"] == "NOT_AUTHENTICATED"
