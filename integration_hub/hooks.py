@@ -55,3 +55,9 @@ auth_hooks = [
 ]
 # Body size and JSON shape limits on the hub's API paths, before any endpoint runs.
 before_request = ["integration_hub.security.limits.check_request_shape"]
+
+# Inbound webhooks: due retries (and events whose job was lost) are enqueued every minute; received
+# events are kept 30 days through Log Settings. Apps register handlers under
+# `integration_hub_inbound_handlers = {"name": "app.module.function"}` in their own hooks.py.
+scheduler_events["cron"]["* * * * *"].append("integration_hub.inbound.processing.sweep")
+default_log_clearing_doctypes["Hub Inbound Event"] = 30

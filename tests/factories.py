@@ -1,5 +1,8 @@
 """factory-boy factories: every DocType the tests create is made here, through `Document.insert()`."""
 
+import base64
+import secrets
+
 import factory
 
 import frappe
@@ -201,3 +204,43 @@ class HubAPIKeyFactory(FrappeFactory):
 		for scope in scopes:
 			key.append("scopes", scope)
 		return key
+
+
+class HubInboundEndpointFactory(FrappeFactory):
+	"""An inbound endpoint mapping into Hub Test Item; `field_map` rows are
+	(remote_field, local_field, transform, argument, is_key)."""
+
+	class Meta:
+		model = "Hub Inbound Endpoint"
+
+	endpoint = factory.Sequence(lambda n: f"inbound-{n}-{frappe.generate_hash(length=8)}")
+	enabled = 1
+	verification = "Standard Webhooks"
+	secret = factory.LazyFunction(lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+	secret_header = "X-Webhook-Secret"
+	tolerance_seconds = 300
+	action = "Map to DocType"
+	run_as = "Administrator"
+	document_type = "Hub Test Item"
+	records_path = ""
+	rate_limit_per_minute = 600
+	field_map = factory.LazyFunction(
+		lambda: [("code", "code", "", "", 1), ("title", "title", "", "", 0), ("qty", "qty", "int", "", 0)]
+	)
+
+	@classmethod
+	def _build(cls, model_class, *args, **kwargs):
+		rows = kwargs.pop("field_map")
+		endpoint = super()._build(model_class, *args, **kwargs)
+		for remote_field, local_field, transform, argument, is_key in rows:
+			endpoint.append(
+				"field_map",
+				{
+					"remote_field": remote_field,
+					"local_field": local_field,
+					"transform": transform,
+					"transform_argument": argument,
+					"is_key": is_key,
+				},
+			)
+		return endpoint

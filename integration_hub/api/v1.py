@@ -5,10 +5,12 @@ Each one is thin: check who is calling, parse the arguments, call a service modu
 Errors are `application/problem+json` (see `api/errors.py`); writes honour `Idempotency-Key`.
 """
 
+from werkzeug.wrappers import Response
+
 import frappe
 
 import integration_hub
-from integration_hub.api.endpoint import endpoint, json_argument
+from integration_hub.api.endpoint import endpoint, json_argument, json_response
 from integration_hub.documents import changes as change_feed
 from integration_hub.documents import describe as describer
 from integration_hub.documents import openapi as openapi_builder
@@ -18,6 +20,9 @@ from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
 from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import field_policy
 from integration_hub.events import operations as webhook_operations
+from integration_hub.inbound import processing as inbound_processing
+from integration_hub.inbound import receiving as inbound_receiving
+from integration_hub.inbound.verification import InvalidSignature
 from integration_hub.sync import operations as sync_operations
 from integration_hub.tasks import position_committed_changes
 
@@ -167,3 +172,30 @@ def rotate_secret(subscription: str) -> dict:
 def send_test_event(subscription: str) -> dict:
 	"""Send a signed `hub.test` event to the subscription's endpoint now; answers with the outcome."""
 	return webhook_operations.send_test_event(subscription)
+
+
+# --- inbound webhooks ------------------------------------------------------------------------------
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@endpoint()
+def receive() -> Response:
+	"""Receive a webhook for the Hub Inbound Endpoint named in the query string (`?endpoint=NAME`).
+	The signature is the authentication; the event is stored once and processed in the background:
+	202 when queued, 200 for a redelivery of an event already received."""
+	name = frappe.request.args.get("endpoint")
+	try:
+		receipt = inbound_receiving.receive(name, frappe.request)
+	except InvalidSignature:
+		frappe.db.rollback()
+		inbound_receiving.record_rejection(name)
+		frappe.db.commit()  # the counter is all a refused request leaves
+		raise
+	return json_response({"message": receipt.as_dict()}, status=receipt.status)
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint()
+def reprocess(event: str) -> dict:
+	"""Queue a Hub Inbound Event for processing again, from a fresh retry schedule (Integration Manager)."""
+	return inbound_processing.reprocess(event)

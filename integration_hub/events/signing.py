@@ -49,3 +49,12 @@ def headers(active_secrets: list[str], message_id: str, timestamp: int, body: by
 		"webhook-timestamp": str(timestamp),
 		"webhook-signature": signature_header(active_secrets, message_id, timestamp, body),
 	}
+
+
+def verify(secret: str, message_id: str, timestamp: int, body: bytes, signature_value: str) -> bool:
+	"""Whether any `v1,` signature in a `webhook-signature` value matches, compared in constant time."""
+	expected = signature(secret, message_id, timestamp, body).encode()
+	matched = False
+	for candidate in (signature_value or "").split():
+		matched |= hmac.compare_digest(candidate.encode(), expected)
+	return matched
