@@ -23,6 +23,7 @@ from integration_hub.events import operations as webhook_operations
 from integration_hub.inbound import processing as inbound_processing
 from integration_hub.inbound import receiving as inbound_receiving
 from integration_hub.inbound.verification import InvalidSignature
+from integration_hub.operations import status as operator_status
 from integration_hub.sync import operations as sync_operations
 from integration_hub.tasks import position_committed_changes
 
@@ -199,3 +200,16 @@ def receive() -> Response:
 def reprocess(event: str) -> dict:
 	"""Queue a Hub Inbound Event for processing again, from a fresh retry schedule (Integration Manager)."""
 	return inbound_processing.reprocess(event)
+
+
+# --- the operator's view -------------------------------------------------------------------------
+
+
+@frappe.whitelist(methods=["GET"])
+@endpoint()
+def health() -> dict:
+	"""For an external monitor (Integration Manager): the facts of `bench --site SITE hub status`
+	(subscriptions, sync jobs, deliveries, scheduler, workers, Redis) and what `hub doctor` finds;
+	`ok` is false when it finds a problem."""
+	webhook_operations.require_integration_manager()
+	return operator_status.health()
