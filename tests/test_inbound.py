@@ -448,3 +448,24 @@ def test_retention_clears_old_finished_events_through_log_settings():
 	assert not frappe.db.exists(EVENT, names["Failed"])
 	assert frappe.db.exists(EVENT, names["Queued"])
 	assert frappe.db.exists(EVENT, recent.name)
+
+
+def test_a_verified_body_that_is_not_json_is_refused_when_its_event_id_is_in_the_body(
+	http, post, make_endpoint
+):
+	endpoint = make_endpoint("Stripe")
+	body = b"{not json"
+	response = post(endpoint, body, signed("Stripe", endpoint.flags.plain_secret, body, "x"))
+	assert response.status_code == 400, response.text
+	assert response.headers["Content-Type"].startswith("application/problem+json")
+	assert events_of(endpoint) == []
+
+
+def test_handlers_come_from_the_apps_hooks_and_the_sweep_is_scheduled():
+	assert handlers.registered_handlers() == {
+		name: paths[-1] for name, paths in frappe.get_hooks(handlers.HOOK, {}).items()
+	}
+	assert (
+		"integration_hub.inbound.processing.sweep"
+		in frappe.get_hooks("scheduler_events")["cron"]["* * * * *"]
+	)

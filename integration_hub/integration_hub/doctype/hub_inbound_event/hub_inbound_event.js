@@ -1,0 +1,16 @@
+// Copyright (c) 2026, integration_hub contributors and contributors
+// For license information, please see license.txt
+
+frappe.ui.form.on("Hub Inbound Event", {
+	refresh(frm) {
+		if (frm.is_new()) return;
+		frm.add_custom_button(__("Reprocess"), () => {
+			frappe
+				.call({ method: "integration_hub.api.v1.reprocess", args: { event: frm.doc.name } })
+				.then(() => {
+					frappe.show_alert({ message: __("Queued for processing"), indicator: "green" });
+					frm.reload_doc();
+				});
+		});
+	},
+});
