@@ -469,3 +469,30 @@ def test_handlers_come_from_the_apps_hooks_and_the_sweep_is_scheduled():
 		"integration_hub.inbound.processing.sweep"
 		in frappe.get_hooks("scheduler_events")["cron"]["* * * * *"]
 	)
+
+
+def test_a_new_event_with_the_same_content_leaves_the_document_unchanged(
+	post, make_endpoint, run_background_jobs
+):
+	endpoint = make_endpoint("GitHub")
+	code = fresh_code()
+	body = body_for("GitHub", "same", code, "Same", 2)
+	for delivery in ("u1", "u2"):
+		assert (
+			post(endpoint, body, signed("GitHub", endpoint.flags.plain_secret, body, delivery)).status_code
+			== 202
+		)
+		run_background_jobs()
+	first, second = events_of(endpoint)
+	assert first.result.startswith(f"created {ITEM}")
+	assert second.result.startswith(f"unchanged {ITEM}")
+	assert second.status == "Processed"
+
+
+def test_standard_webhooks_accepts_any_of_several_signatures_during_a_rotation(post, make_endpoint):
+	endpoint = make_endpoint("Standard Webhooks")
+	body = body_for("Standard Webhooks", "rot", fresh_code(), "t")
+	headers = signed("Standard Webhooks", endpoint.flags.plain_secret, body, "msg_rot")
+	other = signed("Standard Webhooks", secret_for("Standard Webhooks"), body, "msg_rot")
+	headers["webhook-signature"] = f"{other['webhook-signature']} {headers['webhook-signature']}"
+	assert post(endpoint, body, headers).status_code == 202
