@@ -52,6 +52,7 @@ ignore_links_on_delete = ["Hub Event", "Hub Delivery"]
 auth_hooks = [
 	"integration_hub.security.api_keys.authenticate",
 	"integration_hub.security.limits.enforce_rate_limit",
+	"integration_hub.security.limits.note_api_activity",
 ]
 # Body size and JSON shape limits on the hub's API paths, before any endpoint runs.
 before_request = ["integration_hub.security.limits.check_request_shape"]

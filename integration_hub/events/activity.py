@@ -3,8 +3,9 @@
 Frappe's scheduler (`frappe.utils.scheduler.schedule_jobs_based_on_activity`) treats a site as dormant
 when its latest Activity Log is older than System Settings' `dormant_days` (default 4), and then runs
 scheduled jobs at most once a day. Activity Logs come from interactive logins, which a hub used only
-through its API never has; retries due in 5 seconds would wait a day. So the delivery jobs record the
-hub's own activity as an Activity Log, at most once an hour, while they send or hold deliveries.
+through its API never has; retries due in 5 seconds would wait a day, and scheduled sync would run
+daily. So the delivery jobs, and the API's own traffic (`security/limits.note_api_activity`), record
+the hub's activity as an Activity Log, at most once an hour.
 """
 
 from datetime import timedelta
@@ -16,7 +17,7 @@ from frappe.utils import get_datetime, now_datetime
 MARK_EVERY = timedelta(hours=1)
 
 
-def keep_site_awake(now=None) -> bool:
+def keep_site_awake(now=None, subject: str | None = None) -> bool:
 	"""Record hub activity unless the site's last activity is recent; True if it recorded some."""
 	now = now or now_datetime()
 	last = frappe.db.get_value("Activity Log", {}, "modified", order_by="modified desc")
@@ -25,7 +26,7 @@ def keep_site_awake(now=None) -> bool:
 	frappe.get_doc(
 		{
 			"doctype": "Activity Log",
-			"subject": _("Integration hub: outbound webhook deliveries"),
+			"subject": subject or _("Integration hub: outbound webhook deliveries"),
 			"status": "Success",
 			"user": "Administrator",
 			"reference_doctype": "Hub Subscription",

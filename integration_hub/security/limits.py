@@ -7,6 +7,7 @@ limit does nothing. Their errors reach the client as problem+json through `api/e
 import frappe
 from frappe import _
 
+from integration_hub.events.activity import keep_site_awake
 from integration_hub.exceptions import BadRequest, PayloadTooLarge
 from integration_hub.security import rate_limit
 from integration_hub.security.api_keys import current_key, remember_and_raise
@@ -73,3 +74,18 @@ def enforce_rate_limit() -> None:
 			rate_limit.hit(f"user:{frappe.session.user}", rate_limit.user_limit_per_minute())
 	except Exception as e:
 		remember_and_raise(e)
+
+
+API_ACTIVITY_CACHE_KEY = "integration_hub:api_activity_noted"
+
+
+def note_api_activity() -> None:
+	"""auth_hooks entry: authenticated API traffic is site activity, so that Frappe does not treat an
+	API-only hub as dormant and slow its scheduler (sync, deliveries) to once a day."""
+	if not is_api_request() or frappe.session.user in (None, "", "Guest"):
+		return
+	if frappe.cache.get_value(API_ACTIVITY_CACHE_KEY):
+		return
+	if keep_site_awake(subject=_("Integration hub: API traffic")):
+		frappe.db.commit()  # an auth hook runs before the endpoint: this commits nothing else
+	frappe.cache.set_value(API_ACTIVITY_CACHE_KEY, 1, expires_in_sec=600)

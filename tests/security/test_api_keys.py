@@ -179,3 +179,19 @@ def test_frappe_token_authentication_still_works_beside_keys(keyed, committed, h
 	committed.commit()
 	response = http(token).get(f"{API}.ping")
 	assert response.status_code == 200 and response.json()["message"]["user"] == user.name
+
+
+def test_api_traffic_keeps_an_api_only_site_awake(keyed):
+	from frappe.utils.scheduler import is_dormant
+
+	from integration_hub.security.limits import API_ACTIVITY_CACHE_KEY
+
+	frappe.db.delete("Activity Log")
+	frappe.cache.delete_value(API_ACTIVITY_CACHE_KEY)
+	keyed.committed.commit()
+	assert is_dormant(), "a site without activity is dormant to Frappe's scheduler"
+	assert keyed.client.get(f"{API}.ping").status_code == 200
+	logged = read_committed("select subject from `tabActivity Log` order by creation desc limit 1")
+	assert logged and "API traffic" in logged[0][0]
+	frappe.db.commit()
+	assert read_committed("select count(*) from `tabActivity Log`")[0][0] == 1
