@@ -42,8 +42,8 @@ scheduler_events = {
 	"cron": {"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs", "integration_hub.events.jobs.sweep"]},
 }
 
-# Retention through Log Settings (days, changeable there).
-default_log_clearing_doctypes = {"Hub Delivery": 30, "Hub Event": 30, "Hub Sync Run": 90}
+# Retention through Log Settings (days, changeable there); events go with their deliveries.
+default_log_clearing_doctypes = {"Hub Delivery": 30, "Hub Sync Run": 90}
 
 # Events and deliveries name the document they are about; that must not stop anyone deleting it.
 ignore_links_on_delete = ["Hub Event", "Hub Delivery"]

@@ -15,7 +15,7 @@ from frappe.utils.scheduler import is_dormant, schedule_jobs_based_on_activity
 
 from integration_hub.events import activity, jobs
 from tests.factories import HubSubscriptionFactory, ItemFactory
-from tests.test_events import Receiver, commit_and_deliver, deliveries
+from tests.test_events import Receiver, commit_and_deliver, deliveries, no_delivery_job_pending
 
 SWEEP_IN_ANOTHER_PROCESS = """
 import sys
@@ -72,18 +72,21 @@ def test_an_event_survives_redis_being_unreachable_at_commit(
 
 
 def test_two_workers_sweeping_at_once_never_double_send(committed, receiver, site):
-	subscription = committed.track(HubSubscriptionFactory(endpoint_url=receiver.url))
-	items = [committed.track(ItemFactory(title=f"v1 {n}")) for n in range(6)]
+	# More documents than one worker claims at a time (jobs.CLAIM_BATCH), each with three events.
+	subscription = committed.track(HubSubscriptionFactory(endpoint_url=receiver.url, timeout_seconds=30))
+	items = [committed.track(ItemFactory(title=f"v1 {n}")) for n in range(15)]
 	for version in (2, 3):
 		for item in items:
 			item.title = f"v{version}"
 			item.save()
 	committed.commit()
 	backlog = deliveries(subscription.name)
-	assert len(backlog) == 18
+	assert len(backlog) == 45
 
-	receiver.gate(2)  # the first two requests are answered only once both are in flight
-	receiver.delay = 0.02
+	# The first two requests are answered only once both are in flight: one worker alone cannot pass
+	# (it waits for its answer, up to the subscription's 30 s timeout), so the gate breaks after 20 s.
+	receiver.gate(2, timeout=20)
+	receiver.delay = 0.01
 	workers = [
 		subprocess.Popen(
 			[sys.executable, "-c", SWEEP_IN_ANOTHER_PROCESS, site],
@@ -105,7 +108,7 @@ def test_two_workers_sweeping_at_once_never_double_send(committed, receiver, sit
 		outputs.append(int(out.strip().splitlines()[-1]))
 
 	assert not receiver.barrier.broken, "both workers were sending at the same time"
-	assert all(sent > 0 for sent in outputs) and sum(outputs) == 18
+	assert all(sent > 0 for sent in outputs) and sum(outputs) == 45, outputs
 	ids = receiver.ids()
 	assert sorted(ids) == sorted(d.event for d in backlog), "every delivery was sent exactly once"
 	for n, item in enumerate(items):
@@ -114,7 +117,7 @@ def test_two_workers_sweeping_at_once_never_double_send(committed, receiver, sit
 			for r in receiver.received
 			if r.json()["data"]["name"] == item.name
 		]
-		assert titles == [f"v1 {n}", "v2", "v3"]
+		assert titles == [f"v1 {n}", "v2", "v3"], "each document's events arrive in order"
 	frappe.db.rollback()  # read what the workers committed
 	assert {d.status for d in deliveries(subscription.name)} == {"Succeeded"}
 

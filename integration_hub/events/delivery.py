@@ -5,10 +5,13 @@ sent, so any number of workers on any number of machines never send one delivery
 that dies mid-send releases its claim with its connection. The caller (a job, or a request for the
 manual operations) commits after each delivery; nothing here commits.
 
-Order: for one subscription and one document, a delivery is sent only when no earlier delivery of the
-same pair is still Pending or Failed. Two transactions that change the same document are serialised by
-the document's row lock, so the earlier one's delivery always has the smaller number and is committed
-first.
+Order: for one subscription and one document, a delivery is sent only once every earlier delivery of
+the same pair has succeeded or died. `due_heads` picks only such deliveries: two transactions that
+change the same document are serialised by the document's row lock, so an earlier event's delivery
+always has the smaller number and commits first, and a delivery it found first in line stays first in
+line (Succeeded and Dead are final; only an operator's recovery, a replay, sends an old one again).
+After a delivery finishes, the next one of the same document is first in line for the next
+`due_heads`.
 """
 
 import time
@@ -30,6 +33,7 @@ FINAL = ("Succeeded", "Dead")
 RESPONSE_LIMIT = 2048
 RETRY_AFTER_STATUSES = (429, 503)
 ENDPOINT_CACHE_SECONDS = 5
+HEALTH_REFRESH_SECONDS = 5
 DEFAULT_TIMEOUT = 15
 MAX_TIMEOUT = 60
 
@@ -58,7 +62,6 @@ class Result:
 	delivery: int
 	status: str
 	outcome: Outcome
-	next_in_chain: int | None = None
 
 
 # --- finding work ------------------------------------------------------------------------------
@@ -91,7 +94,7 @@ def pending_count() -> int:
 	return frappe.db.sql("select count(*) from `tabHub Delivery` where status in ('Pending', 'Failed')")[0][0]
 
 
-# --- one delivery ------------------------------------------------------------------------------
+# --- sending a batch ---------------------------------------------------------------------------
 
 
 class Sender:
@@ -100,6 +103,7 @@ class Sender:
 	def __init__(self) -> None:
 		self.session = outbound_session()
 		self._endpoints: dict[str, Endpoint] = {}
+		self._healthy_until: dict[str, float] = {}  # subscriptions this sender recently recorded healthy
 
 	def __enter__(self) -> "Sender":
 		return self
@@ -107,19 +111,56 @@ class Sender:
 	def __exit__(self, *exc) -> None:
 		self.session.close()
 
+	def deliver_batch(self, names: list[int], *, deadline: float | None = None) -> list[Result]:
+		"""Claim the given deliveries (found first in line by `due_heads`) that are still due and that
+		nobody else is sending, send them one after the other, and record every attempt. The claims hold
+		until the caller commits."""
+		rows = claim(names)
+		sent = []
+		for row in rows:
+			if deadline is not None and sent and time.monotonic() >= deadline:
+				break  # the rest stay due for the next job
+			endpoint = self._endpoint(row.subscription)
+			sent.append((row, endpoint, send(self.session, endpoint, row.event, row.payload)))
+		return self._record(sent, manual=False)
+
 	def deliver(self, name: int, *, manual: bool = False) -> Result | None:
-		"""Claim and send one delivery; None if it is not due, not first in its document's order, or
-		being sent by someone else. `manual` (redeliver) sends it whatever its state and order."""
-		row = claim(name, manual=manual)
-		if row is None:
+		"""Claim and send one delivery; None if it is not due or someone else is sending it. `manual`
+		(redeliver) sends it whatever its state and order, and a failure does not change its state."""
+		rows = claim([name], manual=manual)
+		if not rows:
 			return None
-		endpoint = self._endpoint(row.subscription)
-		outcome = send(self.session, endpoint, row.event, row.payload)
-		status = record(row, endpoint, outcome, manual=manual)
-		next_in_chain = None
-		if status in FINAL and not manual and row.reference_doctype:
-			next_in_chain = _next_in_chain(row)
-		return Result(int(row.name), status, outcome, next_in_chain)
+		endpoint = self._endpoint(rows[0].subscription)
+		outcome = send(self.session, endpoint, rows[0].event, rows[0].payload)
+		return self._record([(rows[0], endpoint, outcome)], manual=manual)[0]
+
+	def _record(self, sent: list[tuple], manual: bool) -> list[Result]:
+		if not sent:
+			return []
+		statuses = record(sent, manual=manual)
+		self._record_health(sent)
+		return [
+			Result(int(row.name), status, outcome)
+			for (row, _endpoint, outcome), status in zip(sent, statuses, strict=True)
+		]
+
+	def _record_health(self, sent: list[tuple]) -> None:
+		now = now_datetime()
+		outcomes: dict[str, list[Outcome]] = {}
+		for row, _endpoint, outcome in sent:
+			outcomes.setdefault(row.subscription, []).append(outcome)
+		for subscription, results in outcomes.items():
+			successes = [i for i, outcome in enumerate(results) if outcome.success]
+			failures = results[successes[-1] + 1 :] if successes else results
+			if successes and (failures or self._healthy_until.get(subscription, 0) < time.monotonic()):
+				# The subscription's row is shared by every worker: while all is well, one sender writes
+				# it at most every few seconds.
+				health.record_success(subscription, now)
+				self._healthy_until[subscription] = time.monotonic() + HEALTH_REFRESH_SECONDS
+			if failures:
+				self._healthy_until.pop(subscription, None)
+				gone = any(outcome.status_code == 410 for outcome in failures)
+				health.record_failure(subscription, now, gone=gone, count=len(failures))
 
 	def _endpoint(self, subscription: str) -> Endpoint:
 		endpoint = self._endpoints.get(subscription)
@@ -128,46 +169,20 @@ class Sender:
 		return endpoint
 
 
-def claim(name: int, *, manual: bool = False):
+def claim(names: list[int], *, manual: bool = False) -> list:
+	"""Lock the deliveries among `names` that are due (any, if `manual`) and not locked by someone else."""
+	if not names:
+		return []
 	conditions = "" if manual else "and d.status in ('Pending', 'Failed') and d.next_attempt_at <= %(now)s"
-	rows = frappe.db.sql(
-		f"""select d.name, d.event, d.subscription, d.reference_doctype, d.reference_name, d.status,
-			d.attempt_count, e.payload
-		from `tabHub Delivery` d join `tabHub Event` e on e.name = d.event
-		where d.name = %(name)s {conditions}
+	return frappe.db.sql(
+		f"""select d.name, d.event, d.subscription, d.status, d.attempt_count, d.recorded_attempts, d.payload
+		from `tabHub Delivery` d
+		where d.name in %(names)s {conditions}
+		order by d.name
 		for update skip locked""",
-		{"name": name, "now": now_datetime()},
+		{"names": tuple(names), "now": now_datetime()},
 		as_dict=True,
 	)
-	if not rows:
-		return None
-	row = rows[0]
-	if not manual and row.reference_doctype and _held_back(row):
-		return None
-	return row
-
-
-def _held_back(row) -> bool:
-	return bool(
-		frappe.db.sql(
-			"""select 1 from `tabHub Delivery`
-			where subscription = %s and reference_doctype = %s and reference_name = %s
-				and status in ('Pending', 'Failed') and name < %s
-			limit 1""",
-			(row.subscription, row.reference_doctype, row.reference_name, row.name),
-		)
-	)
-
-
-def _next_in_chain(row) -> int | None:
-	following = frappe.db.sql(
-		"""select name from `tabHub Delivery`
-		where subscription = %s and reference_doctype = %s and reference_name = %s
-			and status in ('Pending', 'Failed') and name > %s and next_attempt_at <= %s
-		order by name limit 1""",
-		(row.subscription, row.reference_doctype, row.reference_name, row.name, now_datetime()),
-	)
-	return following[0][0] if following else None
 
 
 def load_endpoint(subscription: str) -> Endpoint:
@@ -234,69 +249,75 @@ def _error_text(error: Exception) -> str:
 	return f"{type(error).__name__}: {error}"[:RESPONSE_LIMIT]
 
 
-def record(row, endpoint: Endpoint, outcome: Outcome, *, manual: bool = False) -> str:
-	"""Store the attempt and the delivery's new state; update the subscription's health."""
+def record(sent: list[tuple], *, manual: bool = False) -> list[str]:
+	"""Store the attempts and the deliveries' new states (two statements for the whole batch)."""
 	now = now_datetime()
-	_insert_attempt(row.name, now, outcome, manual)
-	attempts = row.attempt_count + (0 if manual else 1)
-	status, next_attempt_at, completed_at = row.status, None, None
-	if outcome.success:
-		status, completed_at = "Succeeded", now
-	elif not manual:
-		delay = retry_delay(endpoint.schedule, attempts, outcome.retry_after)
-		if delay is None:
-			status, completed_at = "Dead", now
-		else:
-			status, next_attempt_at = "Failed", now + timedelta(seconds=delay)
+	attempts, states, statuses = [], [], []
+	for row, endpoint, outcome in sent:
+		attempts.append(
+			(
+				frappe.generate_hash(length=10),
+				now,
+				now,
+				frappe.session.user,
+				frappe.session.user,
+				str(row.name),
+				row.recorded_attempts + 1,
+				now,
+				outcome.status_code or 0,
+				int(outcome.success),
+				outcome.duration_ms,
+				int(manual),
+				outcome.response,
+			)
+		)
+		scheduled_attempts = row.attempt_count + (0 if manual else 1)
+		status, next_attempt_at, completed_at = row.status, None, None
+		if outcome.success:
+			status, completed_at = "Succeeded", now
+		elif not manual:
+			delay = retry_delay(endpoint.schedule, scheduled_attempts, outcome.retry_after)
+			if delay is None:
+				status, completed_at = "Dead", now
+			else:
+				status, next_attempt_at = "Failed", now + timedelta(seconds=delay)
+		statuses.append(status)
+		states.append(
+			(
+				row.name,
+				status,
+				scheduled_attempts,
+				row.recorded_attempts + 1,
+				now,
+				outcome.status_code or 0,
+				now,
+				next_attempt_at,
+				completed_at,
+			)
+		)
 	frappe.db.sql(
-		"""update `tabHub Delivery`
-		set status = %(status)s, attempt_count = %(attempts)s, last_attempt_at = %(now)s,
-			last_status_code = %(code)s, modified = %(now)s,
-			next_attempt_at = coalesce(%(next)s, next_attempt_at),
-			completed_at = coalesce(%(completed)s, completed_at)
-		where name = %(name)s""",
-		{
-			"status": status,
-			"attempts": attempts,
-			"now": now,
-			"code": outcome.status_code or 0,
-			"next": next_attempt_at,
-			"completed": completed_at,
-			"name": row.name,
-		},
-	)
-	if outcome.success:
-		health.record_success(endpoint.name, now)
-	else:
-		health.record_failure(endpoint.name, now, gone=outcome.status_code == 410)
-	return status
-
-
-def _insert_attempt(delivery, now, outcome: Outcome, manual: bool) -> None:
-	idx = frappe.db.sql("select count(*) from `tabHub Delivery Attempt` where parent = %s", (str(delivery),))[
-		0
-	][0]
-	frappe.db.sql(
-		"""insert into `tabHub Delivery Attempt`
+		f"""insert into `tabHub Delivery Attempt`
 			(name, creation, modified, owner, modified_by, parent, parenttype, parentfield, idx,
 			attempted_at, status_code, success, duration_ms, manual, response)
-		values (%s, %s, %s, %s, %s, %s, 'Hub Delivery', 'attempts', %s, %s, %s, %s, %s, %s, %s)""",
-		(
-			frappe.generate_hash(length=10),
-			now,
-			now,
-			frappe.session.user,
-			frappe.session.user,
-			str(delivery),
-			idx + 1,
-			now,
-			outcome.status_code or 0,
-			int(outcome.success),
-			outcome.duration_ms,
-			int(manual),
-			outcome.response,
-		),
+		values {", ".join(["(%s, %s, %s, %s, %s, %s, 'Hub Delivery', 'attempts', %s, %s, %s, %s, %s, %s, %s)"] * len(attempts))}""",
+		[value for attempt in attempts for value in attempt],
 	)
+	# Every row exists and is locked by this transaction: the insert only ever takes its update branch,
+	# which sets each delivery's own values in one statement.
+	frappe.db.sql(
+		f"""insert into `tabHub Delivery`
+			(name, status, attempt_count, recorded_attempts, last_attempt_at, last_status_code, modified,
+			next_attempt_at, completed_at)
+		values {", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(states))}
+		on duplicate key update
+			status = value(status), attempt_count = value(attempt_count),
+			recorded_attempts = value(recorded_attempts), last_attempt_at = value(last_attempt_at),
+			last_status_code = value(last_status_code), modified = value(modified),
+			next_attempt_at = coalesce(value(next_attempt_at), next_attempt_at),
+			completed_at = coalesce(value(completed_at), completed_at)""",
+		[value for state in states for value in state],
+	)
+	return statuses
 
 
 def make_due(names: list[int], now=None) -> None:

@@ -33,13 +33,13 @@ def record_success(subscription: str, now) -> None:
 	)
 
 
-def record_failure(subscription: str, now, gone: bool = False) -> None:
+def record_failure(subscription: str, now, gone: bool = False, count: int = 1) -> None:
 	frappe.db.sql(
 		"""update `tabHub Subscription`
-		set consecutive_failures = consecutive_failures + 1, last_failure_at = %(now)s,
+		set consecutive_failures = consecutive_failures + %(count)s, last_failure_at = %(now)s,
 			failing_since = coalesce(failing_since, %(now)s)
 		where name = %(name)s""",
-		{"now": now, "name": subscription},
+		{"now": now, "name": subscription, "count": count},
 	)
 	state = frappe.db.get_value(
 		"Hub Subscription", subscription, ["status", "failing_since", "last_failure_at"], as_dict=True

@@ -2,11 +2,13 @@
 
 For every enabled subscription of the document's DocType that wants the change (and whose condition
 holds), an immutable Hub Event (the frozen payload; its name is the `webhook-id`) and its Hub Delivery
-are inserted next to the document change: they commit together or not at all. After the commit one
-background job is enqueued for the transaction's deliveries; if Redis cannot take it, the deliveries
-wait in the database for the every-minute sweep, and the writer's request is unaffected.
+are written next to the document change, as one row: they commit together or not at all. After the commit the
+delivery job is queued unless one is already queued (it sends everything due before it stops); if
+Redis cannot take it, the deliveries wait in the database for the every-minute sweep, and the writer's
+request is unaffected.
 """
 
+import time
 from datetime import datetime, timezone
 
 import redis
@@ -29,7 +31,9 @@ ACTIONS = {
 	"after_delete": "deleted",
 }
 DELIVER_JOB = "integration_hub.events.jobs.deliver"
-_BATCH = "integration_hub_outbox_batch"
+WAKE_MARKER = "integration_hub:delivery_job_queued"
+WAKE_MARKER_SECONDS = 60  # a job lost from the queue delays deliveries by this at most (or the sweep)
+_PENDING = "integration_hub_deliveries_pending"
 
 
 class ConditionFailed(frappe.ValidationError):
@@ -88,29 +92,22 @@ def write_event(
 	moment: datetime,
 	deliver_after_commit: bool = True,
 ) -> int:
-	"""Insert a Hub Event and its Hub Delivery (bookkeeping rows: plain inserts, no document hooks);
-	return the delivery's number, which orders deliveries."""
-	event_id = new_event_id()
+	"""Insert the event and its delivery: one row of `tabHub Delivery` (Hub Event is a read-only view of
+	its event part), a plain insert of the hub's own bookkeeping without document hooks. Returns the
+	delivery's number, which orders deliveries."""
 	now = convert_utc_to_system_timezone(moment).replace(tzinfo=None)
 	user = frappe.session.user
-	frappe.db.sql(
-		"""insert into `tabHub Event`
-			(name, creation, modified, owner, modified_by, subscription, event_type,
-			reference_doctype, reference_name, occurred_at, payload)
-		values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-		(event_id, now, now, user, user, subscription, type_, reference_doctype, reference_name, now, body),
-	)
 	delivery = frappe.db.sql(
 		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence.
 		"""insert into `tabHub Delivery`
 			(name, creation, modified, owner, modified_by, event, subscription, event_type,
-			reference_doctype, reference_name, status, attempt_count, next_attempt_at)
-		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)
+			reference_doctype, reference_name, occurred_at, payload, status, attempt_count, next_attempt_at)
+		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)
 		returning name""",
-		(now, now, user, user, event_id, subscription, type_, reference_doctype, reference_name, now),
+		(now, now, user, user, new_event_id(), subscription, type_, reference_doctype, reference_name, now, body, now),
 	)[0][0]
 	if deliver_after_commit:
-		_deliver_after_commit(delivery)
+		_deliver_after_commit()
 	return delivery
 
 
@@ -122,36 +119,44 @@ def write_test_event(subscription: str) -> int:
 
 
 def new_event_id() -> str:
-	return "evt_" + frappe.generate_hash(length=24)
+	"""`evt_` + 12 hex digits of milliseconds + 12 random: unique, and ordered by time (index locality)."""
+	return f"evt_{time.time_ns() // 1_000_000:012x}{frappe.generate_hash(length=12)}"
 
 
-# --- after commit: one job for the transaction's deliveries -------------------------------------
+# --- after commit: wake a delivery job -----------------------------------------------------------
 
 
-def _deliver_after_commit(delivery: int) -> None:
-	batch = getattr(frappe.local, _BATCH, None)
-	if batch is None:
-		batch = []
-		setattr(frappe.local, _BATCH, batch)
-		frappe.db.after_commit.add(_enqueue_batch)
-		frappe.db.after_rollback.add(_forget_batch)
-	batch.append(delivery)
+def _deliver_after_commit() -> None:
+	if not getattr(frappe.local, _PENDING, False):
+		setattr(frappe.local, _PENDING, True)
+		frappe.db.after_commit.add(_enqueue_delivery)
+		frappe.db.after_rollback.add(_forget_pending)
 
 
-def _forget_batch() -> None:
-	setattr(frappe.local, _BATCH, None)
+def _forget_pending() -> None:
+	setattr(frappe.local, _PENDING, False)
 
 
-def _enqueue_batch() -> None:
-	batch = getattr(frappe.local, _BATCH, None)
-	_forget_batch()
-	if not batch:
-		return
+def _enqueue_delivery() -> None:
+	_forget_pending()
+	marker = frappe.cache.make_key(WAKE_MARKER)
 	try:
-		frappe.enqueue(DELIVER_JOB, queue="default", deliveries=batch)
+		# While a delivery job is queued and not yet started, it will send this commit's deliveries too:
+		# the marker (which the job clears when it starts) spares the queue a job per commit.
+		if frappe.cache.set(marker, 1, nx=True, ex=WAKE_MARKER_SECONDS):
+			try:
+				frappe.enqueue(DELIVER_JOB, queue="default")
+			except BaseException:
+				frappe.cache.delete(marker)  # the next commit tries again
+				raise
 	except (redis.exceptions.RedisError, OSError):
 		# The transaction has committed: the deliveries are safe in the database and the sweep sends them
 		# within a minute. Failing here would only turn the writer's successful request into an error.
 		frappe.logger("integration_hub").warning(
-			"Could not enqueue webhook deliveries %s; the sweep will send them", batch, exc_info=True
+			"Could not queue the webhook delivery job; the sweep will send the deliveries", exc_info=True
 		)
+
+
+def delivery_job_started() -> None:
+	"""Called by the delivery job as it starts: commits from now on queue a new job."""
+	frappe.cache.delete(frappe.cache.make_key(WAKE_MARKER))

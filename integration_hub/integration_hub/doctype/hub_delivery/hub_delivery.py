@@ -29,6 +29,9 @@ class HubDelivery(Document):
 		last_status_code: DF.Int
 		name: DF.Int | None
 		next_attempt_at: DF.Datetime | None
+		occurred_at: DF.Datetime | None
+		payload: DF.Code | None
+		recorded_attempts: DF.Int
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
 		status: DF.Literal["Pending", "Failed", "Succeeded", "Dead"]
@@ -37,13 +40,12 @@ class HubDelivery(Document):
 
 	@staticmethod
 	def clear_old_logs(days: int = retention.DEFAULT_RETENTION_DAYS) -> None:
-		"""Log Settings' retention: succeeded and dead deliveries older than `days`, with their attempts."""
-		retention.prune_deliveries(days)
+		"""Log Settings' retention: succeeded and dead deliveries (events) older than `days`, with their
+		attempts."""
+		retention.prune(days)
 
 
 def on_doctype_update():
 	# The sweep reads due deliveries; ordering reads a subscription's deliveries of one document.
 	frappe.db.add_index("Hub Delivery", ["status", "next_attempt_at"])
 	frappe.db.add_index("Hub Delivery", ["subscription", "reference_name", "reference_doctype"])
-	frappe.db.add_index("Hub Delivery", ["event"])
-	frappe.db.add_index("Hub Delivery", ["creation"])

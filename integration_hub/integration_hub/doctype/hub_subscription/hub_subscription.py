@@ -67,7 +67,7 @@ class HubSubscription(Document):
 
 	def validate_document_type(self):
 		meta = frappe.get_meta(self.document_type)
-		if meta.istable or meta.issingle or self.document_type in UNSUBSCRIBABLE:
+		if meta.istable or meta.issingle or meta.is_virtual or self.document_type in UNSUBSCRIBABLE:
 			frappe.throw(
 				_("Events cannot be sent for {0}: choose a DocType with its own documents").format(
 					frappe.bold(self.document_type)
@@ -155,4 +155,3 @@ class HubSubscription(Document):
 		if names:
 			frappe.db.sql("delete from `tabHub Delivery Attempt` where parent in %s", (tuple(names),))
 		frappe.db.sql("delete from `tabHub Delivery` where subscription = %s", (self.name,))
-		frappe.db.sql("delete from `tabHub Event` where subscription = %s", (self.name,))
