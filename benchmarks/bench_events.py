@@ -1,14 +1,19 @@
-"""Issue 4's outbound-event benchmarks, on two identical DocTypes this module creates: `Hub Benchmark
-Event Item` has one active Hub Subscription, `Hub Benchmark Plain Item` none.
+"""Issue 4's outbound-event benchmarks, on DocTypes this module creates, in pairs that differ only in
+whether one Hub Subscription is active on them:
+
+- an order-like DocType (`Hub Benchmark Order`, 8 fields and a child table, written with 3 lines) and
+  its unsubscribed twin `Hub Benchmark Plain Order`: the target's case, a business document;
+- a minimal DocType (`Hub Benchmark Event Item`, 5 short fields, no child table) and its twin
+  `Hub Benchmark Plain Item`: the worst case for the ratio, reported beside it.
 
 (c) The cost of writing a document when its DocType has one active Hub Subscription, against none:
     `get_doc().insert()` followed by a commit, one document per transaction as requests write them,
-    in this process as the benchmark user (run_as of the subscription too). The subscribed path writes
-    the Hub Event and Hub Delivery and queues the delivery job after the commit (to the real Redis; no
-    worker runs meanwhile, and the jobs are removed afterwards). Inserts alternate between the two
-    DocTypes one by one (ABBA), so that a busy machine slows both alike; each insert is timed and the
-    medians are compared. Target: the subscribed insert + commit costs at most 1.2x the plain one.
-    The insert alone (without its commit) is reported beside it.
+    in this process as the benchmark user (run_as of the subscriptions too). The subscribed path writes
+    the event's Hub Delivery row and queues the delivery job after the commit (to the real Redis; no
+    worker runs meanwhile, and the jobs are removed afterwards). Inserts alternate between the twins one
+    by one (ABBA), so that a busy machine slows both alike; each insert is timed and the medians are
+    compared. Target: the subscribed insert + commit costs at most 1.2x the plain one. The insert alone
+    (without its commit) is reported beside it.
 
 (d) Deliveries per second: a backlog of committed deliveries sent by one worker (the sweep job, run in
     this process as a worker runs it: claim batches with SKIP LOCKED, sign, POST, record, commit) against
@@ -16,8 +21,8 @@ Event Item` has one active Hub Subscription, `Hub Benchmark Plain Item` none.
     a small HTTP server in a separate process on 127.0.0.1 that answers 200. Rounds alternate; the
     median rate counts. Target: the worker reaches at least 0.5x the bare loop's rate.
 
-What the benchmark writes (its DocType, documents, subscription, events, deliveries) stays on the
-site, except the Redis jobs it queued, which it removes.
+What the benchmark writes (its DocTypes, documents, subscriptions, deliveries) stays on the site,
+except the Redis jobs it queued, which it removes.
 """
 
 import contextlib
@@ -38,6 +43,10 @@ from integration_hub.events import jobs, outbox
 
 DOCTYPE = "Hub Benchmark Event Item"
 PLAIN_DOCTYPE = "Hub Benchmark Plain Item"
+ORDER = "Hub Benchmark Order"
+PLAIN_ORDER = "Hub Benchmark Plain Order"
+ORDER_LINE = "Hub Benchmark Order Line"
+LINES = 3
 INSERT_PAIRS = 600
 INSERT_WARM_UP = 50
 DELIVERIES = 300
@@ -76,22 +85,78 @@ RECEIVER_LIFETIME = 900
 
 
 def run(context: Context) -> list[dict]:
-	ensure_doctype(DOCTYPE)
-	ensure_doctype(PLAIN_DOCTYPE)
+	ensure_item_doctype(DOCTYPE)
+	ensure_item_doctype(PLAIN_DOCTYPE)
+	ensure_order_doctypes()
 	with receiver() as url:
-		subscription = ensure_subscription(url, context.user)
+		items = ensure_subscription(DOCTYPE, url, context.user)
+		orders = ensure_subscription(ORDER, url, context.user)
 		try:
-			rows = [*insert_cost(context, subscription), delivery_rate(context, subscription, url)]
+			rows = [
+				*insert_cost(context, ORDER, PLAIN_ORDER, "order, 8 fields + 3 child rows", INSERT_COST),
+				*insert_cost(context, DOCTYPE, PLAIN_DOCTYPE, "minimal, 5 fields", None),
+				delivery_rate(context, items, url),
+			]
 		finally:
-			set_subscription_enabled(subscription, False)
+			for subscription in (items, orders):
+				set_subscription_enabled(subscription, False)
 			remove_queued_jobs()
 	return rows
 
 
 # --- setup -----------------------------------------------------------------------------------
 
+PERMISSIONS = [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}]
 
-def ensure_doctype(name: str) -> None:
+
+def ensure_item_doctype(name: str) -> None:
+	_ensure_doctype(
+		name,
+		[
+			{"fieldname": "code", "fieldtype": "Data", "label": "Code"},
+			{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
+			{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
+			{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Open\nClosed"},
+			{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
+		],
+	)
+
+
+def ensure_order_doctypes() -> None:
+	_ensure_doctype(
+		ORDER_LINE,
+		[
+			{"fieldname": "item_code", "fieldtype": "Data", "label": "Item Code"},
+			{"fieldname": "description", "fieldtype": "Small Text", "label": "Description"},
+			{"fieldname": "qty", "fieldtype": "Float", "label": "Quantity"},
+			{"fieldname": "rate", "fieldtype": "Currency", "label": "Rate"},
+			{"fieldname": "amount", "fieldtype": "Currency", "label": "Amount"},
+		],
+		istable=1,
+	)
+	for name in (ORDER, PLAIN_ORDER):
+		_ensure_doctype(
+			name,
+			[
+				{"fieldname": "code", "fieldtype": "Data", "label": "Code"},
+				{"fieldname": "customer", "fieldtype": "Data", "label": "Customer"},
+				{"fieldname": "order_date", "fieldtype": "Date", "label": "Order Date"},
+				{
+					"fieldname": "status",
+					"fieldtype": "Select",
+					"label": "Status",
+					"options": "Draft\nOpen\nClosed",
+				},
+				{"fieldname": "currency", "fieldtype": "Data", "label": "Currency"},
+				{"fieldname": "total_qty", "fieldtype": "Float", "label": "Total Quantity"},
+				{"fieldname": "grand_total", "fieldtype": "Currency", "label": "Grand Total"},
+				{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
+				{"fieldname": "lines", "fieldtype": "Table", "label": "Lines", "options": ORDER_LINE},
+			],
+		)
+
+
+def _ensure_doctype(name: str, fields: list[dict], istable: int = 0) -> None:
 	if frappe.db.exists("DocType", name):
 		return
 	frappe.get_doc(
@@ -101,25 +166,20 @@ def ensure_doctype(name: str) -> None:
 			"module": "Integration Hub",
 			"custom": 1,
 			"autoname": "hash",
-			"fields": [
-				{"fieldname": "code", "fieldtype": "Data", "label": "Code"},
-				{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
-				{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
-				{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Open\nClosed"},
-				{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
-			],
-			"permissions": [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}],
+			"istable": istable,
+			"fields": fields,
+			"permissions": [] if istable else PERMISSIONS,
 		}
 	).insert()
 	frappe.db.commit()
 
 
-def ensure_subscription(url: str, run_as: str) -> str:
-	name = frappe.db.get_value("Hub Subscription", {"document_type": DOCTYPE})
+def ensure_subscription(doctype: str, url: str, run_as: str) -> str:
+	name = frappe.db.get_value("Hub Subscription", {"document_type": doctype})
 	doc = frappe.get_doc("Hub Subscription", name) if name else frappe.new_doc("Hub Subscription")
 	doc.update(
 		{
-			"document_type": DOCTYPE,
+			"document_type": doctype,
 			"endpoint_url": url,
 			"run_as": run_as,
 			"enabled": 0,
@@ -171,18 +231,19 @@ def remove_queued_jobs() -> None:
 # --- (c) insert cost -------------------------------------------------------------------------
 
 
-def insert_cost(context: Context, subscription: str) -> list[dict]:
+def insert_cost(
+	context: Context, subscribed: str, plain: str, shape: str, target: float | None
+) -> list[dict]:
 	timings: dict[str, dict[str, list[float]]] = {
-		doctype: {"insert": [], "commit": []} for doctype in (PLAIN_DOCTYPE, DOCTYPE)
+		doctype: {"insert": [], "commit": []} for doctype in (plain, subscribed)
 	}
 	with context.as_benchmark_user():
-		set_subscription_enabled(subscription, True)
+		set_subscription_enabled(frappe.db.get_value("Hub Subscription", {"document_type": subscribed}), True)
 		for n in range(INSERT_WARM_UP):
-			_timed_insert(PLAIN_DOCTYPE, n)
-			_timed_insert(DOCTYPE, n)
+			_timed_insert(plain, n)
+			_timed_insert(subscribed, n)
 		for n in range(INSERT_PAIRS):
-			order = (PLAIN_DOCTYPE, DOCTYPE) if n % 2 == 0 else (DOCTYPE, PLAIN_DOCTYPE)
-			for doctype in order:
+			for doctype in (plain, subscribed) if n % 2 == 0 else (subscribed, plain):
 				inserted, committed = _timed_insert(doctype, n)
 				timings[doctype]["insert"].append(inserted)
 				timings[doctype]["commit"].append(committed)
@@ -190,22 +251,22 @@ def insert_cost(context: Context, subscription: str) -> list[dict]:
 				remove_queued_jobs()
 		remove_queued_jobs()
 	rows = []
-	for kind, label, target in (
-		("commit", "(c) insert + commit, 1 subscription vs none (cost)", INSERT_COST),
-		("insert", "(c) doc.insert() alone, 1 subscription vs none (cost)", None),
+	for kind, label, row_target in (
+		("commit", f"(c) insert + commit, 1 subscription vs none ({shape})", target),
+		("insert", f"(c) doc.insert() alone, 1 subscription vs none ({shape})", None),
 	):
-		plain = statistics.median(timings[PLAIN_DOCTYPE][kind]) * 1000
-		subscribed = statistics.median(timings[DOCTYPE][kind]) * 1000
-		ratio = subscribed / plain
-		context.log(f"(c) {kind}: median {plain:.2f} ms plain, {subscribed:.2f} ms subscribed")
+		plain_ms = statistics.median(timings[plain][kind]) * 1000
+		subscribed_ms = statistics.median(timings[subscribed][kind]) * 1000
+		ratio = subscribed_ms / plain_ms
+		context.log(f"(c) {shape}, {kind}: median {plain_ms:.2f} ms plain, {subscribed_ms:.2f} ms subscribed")
 		rows.append(
 			row(
 				label,
-				f"no subscription: {plain:.2f} ms/doc",
-				f"1 active subscription: {subscribed:.2f} ms/doc",
+				f"no subscription: {plain_ms:.2f} ms/doc",
+				f"1 active subscription: {subscribed_ms:.2f} ms/doc",
 				ratio,
-				f"<= {target}x" if target else None,
-				ratio <= target if target else None,
+				f"<= {row_target}x" if row_target else None,
+				ratio <= row_target if row_target else None,
 			)
 		)
 	return rows
@@ -213,16 +274,30 @@ def insert_cost(context: Context, subscription: str) -> list[dict]:
 
 def _timed_insert(doctype: str, n: int) -> tuple[float, float]:
 	"""Seconds for `insert()`, and for `insert()` plus its commit."""
-	doc = frappe.get_doc(
-		{
-			"doctype": doctype,
-			"code": f"{n}-{frappe.generate_hash(length=8)}",
-			"title": f"Benchmark item {n}",
-			"qty": n,
-			"status": "Open",
-			"notes": "written by benchmarks/bench_events.py",
-		}
-	)
+	values = {"doctype": doctype, "code": f"{n}-{frappe.generate_hash(length=8)}", "status": "Open"}
+	if doctype in (ORDER, PLAIN_ORDER):
+		lines = [
+			{
+				"item_code": f"ITEM-{line}",
+				"description": f"Line {line}",
+				"qty": line + 1,
+				"rate": 9.5,
+				"amount": 9.5 * (line + 1),
+			}
+			for line in range(LINES)
+		]
+		values.update(
+			customer=f"Customer {n % 50}",
+			order_date="2026-11-28",
+			currency="EUR",
+			total_qty=sum(line["qty"] for line in lines),
+			grand_total=sum(line["amount"] for line in lines),
+			notes="written by benchmarks/bench_events.py",
+			lines=lines,
+		)
+	else:
+		values.update(title=f"Benchmark item {n}", qty=n, notes="written by benchmarks/bench_events.py")
+	doc = frappe.get_doc(values)
 	started = time.perf_counter()
 	doc.insert()
 	inserted = time.perf_counter()

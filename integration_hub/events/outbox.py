@@ -91,31 +91,46 @@ def write_event(
 	body: str,
 	moment: datetime,
 	deliver_after_commit: bool = True,
-) -> int:
+) -> str:
 	"""Insert the event and its delivery: one row of `tabHub Delivery` (Hub Event is a read-only view of
 	its event part), a plain insert of the hub's own bookkeeping without document hooks. Returns the
-	delivery's number, which orders deliveries."""
+	event id."""
 	now = convert_utc_to_system_timezone(moment).replace(tzinfo=None)
 	user = frappe.session.user
-	delivery = frappe.db.sql(
-		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence.
+	event_id = new_event_id()
+	frappe.db.sql(
+		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers
+		# order deliveries.
 		"""insert into `tabHub Delivery`
 			(name, creation, modified, owner, modified_by, event, subscription, event_type,
 			reference_doctype, reference_name, occurred_at, payload, status, attempt_count, next_attempt_at)
-		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)
-		returning name""",
-		(now, now, user, user, new_event_id(), subscription, type_, reference_doctype, reference_name, now, body, now),
-	)[0][0]
+		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)""",
+		(
+			now,
+			now,
+			user,
+			user,
+			event_id,
+			subscription,
+			type_,
+			reference_doctype,
+			reference_name,
+			now,
+			body,
+			now,
+		),
+	)
 	if deliver_after_commit:
 		_deliver_after_commit()
-	return delivery
+	return event_id
 
 
 def write_test_event(subscription: str) -> int:
-	"""A `hub.test` event for the subscription, to be sent by the caller."""
+	"""A `hub.test` event for the subscription, to be sent by the caller; returns its delivery number."""
 	moment = datetime.now(timezone.utc)
 	body = test_body(subscription, moment)
-	return write_event(subscription, "hub.test", None, None, body, moment, deliver_after_commit=False)
+	event_id = write_event(subscription, "hub.test", None, None, body, moment, deliver_after_commit=False)
+	return frappe.db.get_value("Hub Delivery", {"event": event_id})
 
 
 def new_event_id() -> str:

@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 
 import frappe
+from frappe.utils.response import json_handler
 
 from integration_hub.documents.fields import FieldPolicy, doctype_field_policy, shape_document
 from integration_hub.events.subscriptions import Subscription
@@ -61,7 +62,7 @@ def test_body(subscription_name: str, timestamp: datetime) -> str:
 
 
 def dumps(payload: dict) -> str:
-	return frappe.as_json(payload, indent=None, separators=(",", ":"))
+	return json.dumps(payload, separators=(",", ":"), default=json_handler)
 
 
 def iso_timestamp(moment: datetime) -> str:
