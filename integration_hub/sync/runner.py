@@ -110,6 +110,18 @@ def commit() -> None:
 	"""End a page: commit it, and mark where the next page starts."""
 	frappe.db.commit()
 	frappe.db.savepoint(PAGE_SAVEPOINT)
+	forget_finished_inserts()
+
+
+def forget_finished_inserts() -> None:
+	"""Frappe 15 notes every document it inserts in `frappe.flags.currently_saving` before the document
+	has a name, as (doctype, None), and removes it by its final name, so with autonamed DocTypes the
+	list only grows until the request or job ends, and every save scans it: a run writing many pages
+	would slow down quadratically. Entries without a name can never be removed by Frappe; drop them at
+	each page boundary (nothing is being saved then)."""
+	saving = frappe.flags.currently_saving
+	if saving:
+		saving[:] = [entry for entry in saving if entry[1] is not None]
 
 
 def rollback_page() -> None:
