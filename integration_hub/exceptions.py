@@ -133,11 +133,15 @@ class Problem:
 
 def problem_from_exception(exc: BaseException) -> Problem:
 	if isinstance(exc, HubError):
-		return Problem(exc.http_status_code, exc.code, exc.title, _text(exc.detail), exc.errors, type(exc).__name__)
+		return Problem(
+			exc.http_status_code, exc.code, exc.title, _text(exc.detail), exc.errors, type(exc).__name__
+		)
 	status, code, title = classify(type(exc))
 	if status == 401 or (status == 403 and frappe.session.user == "Guest"):
 		status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
-	detail = _text(str(exc)) if status < 500 else "The server could not complete the request; it has been logged."
+	detail = (
+		_text(str(exc)) if status < 500 else "The server could not complete the request; it has been logged."
+	)
 	return Problem(status, code, title, detail or title, [], type(exc).__name__)
 
 

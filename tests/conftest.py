@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from rq import Queue
 
 import frappe
 from frappe.database.database import Database
 from frappe.utils.background_jobs import execute_job, get_queue_list, get_redis_conn
-from rq import Queue
 
 from integration_hub.documents.exposure import clear_exposure_cache
 from tests.fixtures_doctypes import create_test_doctypes

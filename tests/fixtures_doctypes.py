@@ -22,7 +22,11 @@ def create_test_doctypes() -> None:
 	for doctype in (ITEM, ITEM_ROW, CATEGORY):
 		if frappe.db.exists("DocType", doctype):
 			frappe.delete_doc("DocType", doctype, force=True)
-	_doctype(CATEGORY, [{"fieldname": "category_name", "fieldtype": "Data", "reqd": 1}], autoname="field:category_name")
+	_doctype(
+		CATEGORY,
+		[{"fieldname": "category_name", "fieldtype": "Data", "reqd": 1}],
+		autoname="field:category_name",
+	)
 	_doctype(
 		ITEM_ROW,
 		[
@@ -37,7 +41,13 @@ def create_test_doctypes() -> None:
 			{"fieldname": "code", "fieldtype": "Data", "label": "Code", "reqd": 1, "unique": 1},
 			{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
 			{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
-			{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Draft\nActive\nRetired", "default": "Draft"},
+			{
+				"fieldname": "status",
+				"fieldtype": "Select",
+				"label": "Status",
+				"options": "Draft\nActive\nRetired",
+				"default": "Draft",
+			},
 			{"fieldname": "category", "fieldtype": "Link", "label": "Category", "options": CATEGORY},
 			{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
 			{"fieldname": "computed", "fieldtype": "Data", "label": "Computed", "read_only": 1},

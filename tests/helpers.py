@@ -10,8 +10,11 @@ def read_committed(query: str, values: tuple | dict = ()) -> list[tuple]:
 
 	conf = frappe.local.conf
 	db = get_db(
-		host=conf.db_host, port=conf.db_port, user=conf.db_user or conf.db_name,
-		password=conf.db_password, cur_db_name=conf.db_name,
+		host=conf.db_host,
+		port=conf.db_port,
+		user=conf.db_user or conf.db_name,
+		password=conf.db_password,
+		cur_db_name=conf.db_name,
 	)
 	try:
 		db.connect()

@@ -5,8 +5,9 @@ import random
 import threading
 import time
 
-import frappe
 import pytest
+
+import frappe
 
 from tests.factories import (
 	CategoryFactory,
@@ -127,7 +128,9 @@ class Writer(threading.Thread):
 			frappe.connect()
 			frappe.set_user("Administrator")
 			for code in self.codes:
-				self.inserted.append(frappe.get_doc({"doctype": ITEM, "code": code, "title": code}).insert().name)
+				self.inserted.append(
+					frappe.get_doc({"doctype": ITEM, "code": code, "title": code}).insert().name
+				)
 				if self.hold:
 					self.ready.set()
 					self.hold.wait(30)
@@ -158,7 +161,8 @@ def feed_over_http(committed, http, site):
 
 	def read(cursor=None):
 		response = client.get(
-			"/api/method/integration_hub.api.v1.changes", params={"doctype": ITEM, "cursor": cursor or "", "limit": 7}
+			"/api/method/integration_hub.api.v1.changes",
+			params={"doctype": ITEM, "cursor": cursor or "", "limit": 7},
 		)
 		assert response.status_code == 200, response.text
 		return response.json()["message"]
@@ -204,9 +208,7 @@ def test_concurrent_writers_never_lose_a_change(feed_over_http, site):
 		if not page["has_more"]:
 			break
 
-	writers = [
-		Writer(site, [f"CONC-{w}-{i}" for i in range(15)], jitter=0.02) for w in range(3)
-	]
+	writers = [Writer(site, [f"CONC-{w}-{i}" for i in range(15)], jitter=0.02) for w in range(3)]
 	for writer in writers:
 		writer.start()
 	seen: set[str] = set()

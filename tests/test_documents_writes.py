@@ -1,7 +1,8 @@
 """upsert, bulk_upsert and delete_document: the write side of the curated API, in-process."""
 
-import frappe
 import pytest
+
+import frappe
 
 from tests.factories import (
 	CategoryFactory,
@@ -51,11 +52,19 @@ def test_upsert_creates_then_updates_then_leaves_unchanged(api, as_user, editor)
 
 
 def test_upsert_replaces_child_tables_as_given(api):
-	status, body = api("upsert", doctype=ITEM, data={"code": "UP-T", "rows": [{"item_code": "A", "qty": 1}, {"item_code": "B", "qty": 2}]})
+	_status, body = api(
+		"upsert",
+		doctype=ITEM,
+		data={"code": "UP-T", "rows": [{"item_code": "A", "qty": 1}, {"item_code": "B", "qty": 2}]},
+	)
 	name = body["message"]["name"]
-	status, body = api("upsert", doctype=ITEM, data={"code": "UP-T", "rows": [{"item_code": "A", "qty": 1}, {"item_code": "B", "qty": 2}]})
+	_status, body = api(
+		"upsert",
+		doctype=ITEM,
+		data={"code": "UP-T", "rows": [{"item_code": "A", "qty": 1}, {"item_code": "B", "qty": 2}]},
+	)
 	assert body["message"]["status"] == "unchanged"
-	status, body = api("upsert", doctype=ITEM, data={"code": "UP-T", "rows": [{"item_code": "C", "qty": 5}]})
+	_status, body = api("upsert", doctype=ITEM, data={"code": "UP-T", "rows": [{"item_code": "C", "qty": 5}]})
 	assert body["message"]["status"] == "updated"
 	rows = frappe.get_doc(ITEM, name).rows
 	assert [(r.item_code, r.qty) for r in rows] == [("C", 5)]
@@ -63,7 +72,7 @@ def test_upsert_replaces_child_tables_as_given(api):
 
 def test_upsert_with_a_key_override(api):
 	item = ItemFactory(title="Unique Title")
-	status, body = api("upsert", doctype=ITEM, key='["title"]', data={"title": "Unique Title", "qty": 9})
+	_status, body = api("upsert", doctype=ITEM, key='["title"]', data={"title": "Unique Title", "qty": 9})
 	assert body["message"] == {**body["message"], "name": item.name, "status": "updated"}
 
 
@@ -122,7 +131,7 @@ def test_upsert_does_not_duplicate_a_document_hidden_by_user_permissions(api, as
 	UserPermissionFactory(user=editor.name, for_value=mine.name)
 	hidden = ItemFactory(code="HIDDEN-1", category=theirs.name)
 	with as_user(editor.name):
-		status, body = api("upsert", doctype=ITEM, data={"code": "HIDDEN-1", "category": mine.name})
+		status, _body = api("upsert", doctype=ITEM, data={"code": "HIDDEN-1", "category": mine.name})
 	assert status == 403
 	assert frappe.db.count(ITEM, {"code": "HIDDEN-1"}) == 1
 	assert frappe.db.get_value(ITEM, hidden.name, "category") == theirs.name
@@ -156,7 +165,10 @@ def test_bulk_upsert_reports_every_record_and_keeps_the_good_ones(api):
 def test_atomic_bulk_upsert_writes_nothing_when_one_record_fails(api):
 	before = item_count()
 	status, body = api(
-		"bulk_upsert", doctype=ITEM, atomic=True, records=[{"code": "AT-1"}, {"code": "AT-2", "qty": "x"}, {"code": "AT-3"}]
+		"bulk_upsert",
+		doctype=ITEM,
+		atomic=True,
+		records=[{"code": "AT-1"}, {"code": "AT-2", "qty": "x"}, {"code": "AT-3"}],
 	)
 	assert (status, body["code"]) == (422, "VALIDATION_FAILED")
 	assert [e["index"] for e in body["errors"]] == [1]
@@ -165,7 +177,9 @@ def test_atomic_bulk_upsert_writes_nothing_when_one_record_fails(api):
 
 
 def test_atomic_bulk_upsert_writes_everything_when_all_succeed(api):
-	status, body = api("bulk_upsert", doctype=ITEM, atomic="true", records=[{"code": "AT-OK-1"}, {"code": "AT-OK-2"}])
+	status, body = api(
+		"bulk_upsert", doctype=ITEM, atomic="true", records=[{"code": "AT-OK-1"}, {"code": "AT-OK-2"}]
+	)
 	assert status == 200 and {r["status"] for r in body["message"]["results"]} == {"created"}
 
 
@@ -188,7 +202,7 @@ def test_bulk_upsert_as_a_user_without_permission(api, as_user):
 
 def test_bulk_upsert_refuses_records_that_are_not_a_list(api):
 	for records in ('{"code": 1}', "[not json", "7"):
-		status, body = api("bulk_upsert", doctype=ITEM, records=records)
+		status, _body = api("bulk_upsert", doctype=ITEM, records=records)
 		assert status == 400, records
 
 
@@ -198,7 +212,10 @@ def test_bulk_upsert_refuses_records_that_are_not_a_list(api):
 def test_delete_by_name_and_by_key(api, as_user, editor):
 	first, second = ItemFactory(), ItemFactory()
 	with as_user(editor.name):
-		assert api("delete_document", doctype=ITEM, name=first.name)[1]["message"] == {"name": first.name, "status": "deleted"}
+		assert api("delete_document", doctype=ITEM, name=first.name)[1]["message"] == {
+			"name": first.name,
+			"status": "deleted",
+		}
 		assert api("delete_document", doctype=ITEM, key={"code": second.code})[0] == 200
 	assert not frappe.db.exists(ITEM, first.name) and not frappe.db.exists(ITEM, second.name)
 

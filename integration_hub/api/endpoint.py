@@ -9,9 +9,10 @@ import functools
 import inspect
 import json
 
+from werkzeug.wrappers import Response
+
 import frappe
 from frappe import _
-from werkzeug.wrappers import Response
 
 from integration_hub.api.errors import response_for_exception
 from integration_hub.documents import idempotency
@@ -115,7 +116,9 @@ def json_argument(value: object, name: str, *, types: tuple[type, ...]) -> objec
 
 
 def _json_type_name(t: type) -> str:
-	return {dict: "an object", list: "a list", str: "a string", int: "a number", bool: "a boolean"}.get(t, t.__name__)
+	return {dict: "an object", list: "a list", str: "a string", int: "a number", bool: "a boolean"}.get(
+		t, t.__name__
+	)
 
 
 def _depth(value: object, level: int = 0) -> int:

@@ -7,8 +7,9 @@ Endpoint errors are rendered by `api.endpoint`; errors raised by Frappe before a
 
 import json
 
-import frappe
 from werkzeug.wrappers import Response
+
+import frappe
 
 from integration_hub.exceptions import FRAMEWORK_ERRORS, INTERNAL_ERROR, Problem, problem_from_exception
 

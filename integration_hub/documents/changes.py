@@ -140,7 +140,9 @@ def _snapshot_page(resource: Resource, binding: str, position: dict, limit: int)
 	)
 	changes = _upserts(resource, names[:limit])
 	if len(names) > limit:
-		return ChangePage(changes, encode_cursor(binding, {"phase": "snapshot", "s": start, "n": names[limit - 1]}), True)
+		return ChangePage(
+			changes, encode_cursor(binding, {"phase": "snapshot", "s": start, "n": names[limit - 1]}), True
+		)
 	next_position = {"phase": "log", "s": start}
 	return ChangePage(changes, encode_cursor(binding, next_position), _log_has_more(resource, start))
 
@@ -177,7 +179,10 @@ def _entries(resource: Resource, rows: list[dict]) -> list[dict]:
 	for row in rows:
 		latest.pop(row.docname, None)
 		latest[row.docname] = row
-	upserts = {entry["name"]: entry for entry in _upserts(resource, [n for n, r in latest.items() if r.operation == "upsert"])}
+	upserts = {
+		entry["name"]: entry
+		for entry in _upserts(resource, [n for n, r in latest.items() if r.operation == "upsert"])
+	}
 	entries = []
 	for name, row in latest.items():
 		if row.operation == "upsert":
@@ -226,7 +231,8 @@ def _may_see_deleted(resource: Resource, row) -> bool:
 def _log_has_more(resource: Resource, after: int) -> bool:
 	return bool(
 		frappe.db.sql(
-			"select 1 from `tabHub Change` where ref_doctype = %s and seq > %s limit 1", (resource.doctype, after)
+			"select 1 from `tabHub Change` where ref_doctype = %s and seq > %s limit 1",
+			(resource.doctype, after),
 		)
 	)
 

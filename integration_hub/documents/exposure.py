@@ -57,7 +57,13 @@ def require(resource: Resource, operation: str) -> None:
 
 
 # The Frappe permission type each API operation needs; reading the change feed is reading.
-PERMISSION_TYPES = {"read": "read", "create": "create", "update": "write", "delete": "delete", "changes": "read"}
+PERMISSION_TYPES = {
+	"read": "read",
+	"create": "create",
+	"update": "write",
+	"delete": "delete",
+	"changes": "read",
+}
 EXPOSURE_OPERATIONS = {"changes": "read"}
 
 

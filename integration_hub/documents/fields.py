@@ -38,7 +38,9 @@ def field_policy(resource: Resource, user: str | None = None) -> FieldPolicy:
 	return doctype_field_policy(resource.doctype, user, resource.allowlist)
 
 
-def doctype_field_policy(doctype: str, user: str | None = None, allowlist: frozenset[str] | None = None) -> FieldPolicy:
+def doctype_field_policy(
+	doctype: str, user: str | None = None, allowlist: frozenset[str] | None = None
+) -> FieldPolicy:
 	"""The fields of any DocType that `user` may read and write, narrowed to `allowlist` if given
 	(outbound event payloads use this for a subscription's `run_as` user and field list)."""
 	user = user or frappe.session.user

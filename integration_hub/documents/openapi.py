@@ -27,7 +27,9 @@ JSON_TYPES = {
 
 def build_document() -> dict:
 	readable = [doctype for doctype in exposed_doctypes() if _may_read(doctype)]
-	schemas = {_schema_name(doctype): _resource_schema(field_policy(get_resource(doctype))) for doctype in readable}
+	schemas = {
+		_schema_name(doctype): _resource_schema(field_policy(get_resource(doctype))) for doctype in readable
+	}
 	schemas.update(_common_schemas(readable))
 	return {
 		"openapi": "3.1.0",
@@ -42,8 +44,12 @@ def build_document() -> dict:
 		"components": {
 			"schemas": schemas,
 			"securitySchemes": {
-				"token": {"type": "apiKey", "in": "header", "name": "Authorization",
-					"description": "Frappe token authentication: `token api_key:api_secret`"},
+				"token": {
+					"type": "apiKey",
+					"in": "header",
+					"name": "Authorization",
+					"description": "Frappe token authentication: `token api_key:api_secret`",
+				},
 				"bearer": {"type": "http", "scheme": "bearer"},
 			},
 			"responses": {"Problem": _problem_response()},
@@ -94,7 +100,10 @@ def _common_schemas(doctypes: list[str]) -> dict:
 				"exc_type": {"type": "string"},
 				"errors": {
 					"type": "array",
-					"items": {"type": "object", "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}}},
+					"items": {
+						"type": "object",
+						"properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
+					},
 				},
 			},
 		},
@@ -125,7 +134,9 @@ def _operation(summary: str, *, parameters=None, body: dict | None = None, idemp
 		"responses": {
 			"200": {
 				"description": "Success, inside Frappe's message envelope",
-				"content": {"application/json": {"schema": {"type": "object", "properties": {"message": {}}}}},
+				"content": {
+					"application/json": {"schema": {"type": "object", "properties": {"message": {}}}}
+				},
 			},
 			"4XX": {"$ref": "#/components/responses/Problem"},
 		},
@@ -133,8 +144,13 @@ def _operation(summary: str, *, parameters=None, body: dict | None = None, idemp
 	parameters = list(parameters or [])
 	if idempotent:
 		parameters.append(
-			{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
-				"description": "Retries with the same key and body replay the first answer for 24 hours"}
+			{
+				"name": "Idempotency-Key",
+				"in": "header",
+				"required": False,
+				"schema": {"type": "string", "maxLength": 255},
+				"description": "Retries with the same key and body replay the first answer for 24 hours",
+			}
 		)
 	if parameters:
 		operation["parameters"] = parameters
@@ -149,11 +165,17 @@ def _paths() -> dict:
 	key_object = {"type": "object", "description": "Key-field values identifying one document"}
 	return {
 		f"{BASE}.ping": {"get": _operation("Who am I, and which versions run")},
-		f"{BASE}.describe": {"get": _operation("Key fields, permitted operations and fields", parameters=[doctype])},
+		f"{BASE}.describe": {
+			"get": _operation("Key fields, permitted operations and fields", parameters=[doctype])
+		},
 		f"{BASE}.get_document": {
 			"get": _operation(
 				"One document, with only the fields you may read",
-				parameters=[doctype, _param("name", "The document name"), _param("key", "JSON object of key-field values")],
+				parameters=[
+					doctype,
+					_param("name", "The document name"),
+					_param("key", "JSON object of key-field values"),
+				],
 			)
 		},
 		f"{BASE}.list_documents": {
@@ -162,7 +184,10 @@ def _paths() -> dict:
 				parameters=[
 					doctype,
 					_param("fields", "JSON list of fieldnames"),
-					_param("filters", f"JSON object or list of [field, operator, value]; operators: {', '.join(OPERATORS)}"),
+					_param(
+						"filters",
+						f"JSON object or list of [field, operator, value]; operators: {', '.join(OPERATORS)}",
+					),
 					_param("order_by", "One of " + ", ".join(f"{c} asc|desc" for c in ORDER_COLUMNS)),
 					_param("limit", "Page size", schema={"type": "integer", "minimum": 1}),
 					_param("cursor", "next_cursor of the previous page"),
@@ -176,7 +201,11 @@ def _paths() -> dict:
 				body={
 					"type": "object",
 					"required": ["doctype", "data"],
-					"properties": {"doctype": doctype_property, "data": {"type": "object"}, "key": {"type": "array", "items": {"type": "string"}}},
+					"properties": {
+						"doctype": doctype_property,
+						"data": {"type": "object"},
+						"key": {"type": "array", "items": {"type": "string"}},
+					},
 				},
 			)
 		},
@@ -203,7 +232,11 @@ def _paths() -> dict:
 				body={
 					"type": "object",
 					"required": ["doctype"],
-					"properties": {"doctype": doctype_property, "name": {"type": "string"}, "key": key_object},
+					"properties": {
+						"doctype": doctype_property,
+						"name": {"type": "string"},
+						"key": key_object,
+					},
 				},
 			)
 		},

@@ -95,7 +95,9 @@ def _parse_condition(item: object, pointer: str, policy: FieldPolicy) -> list:
 
 def _validate_value(operator: str, value: object, pointer: str) -> None:
 	def refuse(detail: str):
-		raise BadRequest(_("Invalid filter value: {0}").format(detail), [{"pointer": pointer, "detail": detail}])
+		raise BadRequest(
+			_("Invalid filter value: {0}").format(detail), [{"pointer": pointer, "detail": detail}]
+		)
 
 	if operator in ("in", "not in"):
 		if not isinstance(value, list) or len(value) > MAX_LIST_VALUES:
@@ -103,7 +105,9 @@ def _validate_value(operator: str, value: object, pointer: str) -> None:
 		if not all(isinstance(v, SCALAR_TYPES) for v in value):
 			refuse(_("expected a list of strings or numbers"))
 	elif operator == "between":
-		if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, SCALAR_TYPES) for v in value)):
+		if not (
+			isinstance(value, list) and len(value) == 2 and all(isinstance(v, SCALAR_TYPES) for v in value)
+		):
 			refuse(_("expected a list of two values"))
 	elif operator == "is":
 		if value not in ("set", "not set"):
@@ -153,7 +157,7 @@ def parse_limit(raw: object, maximum: int, default: int = DEFAULT_LIMIT) -> int:
 		limit = int(raw)
 	except (TypeError, ValueError):
 		limit = 0
-	if isinstance(raw, bool) or isinstance(raw, float) and not raw.is_integer() or limit < 1:
+	if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()) or limit < 1:
 		raise BadRequest(_("limit must be a positive whole number"), [{"pointer": "/limit"}])
 	return min(limit, maximum)
 
@@ -206,9 +210,7 @@ def _after(doctype: str, order: Order, position: dict) -> str:
 	if order.column == "name":
 		return f"{name_column} {beyond} {frappe.db.escape(name)}"
 	key = frappe.db.escape(key)
-	return (
-		f"({column} {beyond}= {key} and ({column} {beyond} {key} or {name_column} {beyond} {frappe.db.escape(name)}))"
-	)
+	return f"({column} {beyond}= {key} and ({column} {beyond} {key} or {name_column} {beyond} {frappe.db.escape(name)}))"
 
 
 def _escape_pointer(token: str) -> str:

@@ -78,7 +78,9 @@ def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ..
 	for fieldname in key_fields:
 		if fieldname != "name" and fieldname not in policy.readable:
 			raise BadRequest(
-				_("Key field {0} is not a readable field of {1}").format(frappe.bold(fieldname), policy.doctype),
+				_("Key field {0} is not a readable field of {1}").format(
+					frappe.bold(fieldname), policy.doctype
+				),
 				[{"pointer": "/key", "detail": _("not a readable field")}],
 			)
 		if data.get(fieldname) in (None, ""):
@@ -200,7 +202,9 @@ def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) ->
 	authorize(resource, "update")
 	doc = frappe.get_doc(resource.doctype, name)
 	if not doc.has_permission("write"):
-		raise OperationNotPermitted(_("You are not permitted to update {0} {1}").format(resource.doctype, name))
+		raise OperationNotPermitted(
+			_("You are not permitted to update {0} {1}").format(resource.doctype, name)
+		)
 	if apply_changes(doc, values, policy):
 		doc.save()
 		return UpsertResult(doc.name, "updated", shape_document(doc, policy))
@@ -262,13 +266,19 @@ def resolve_name(resource: Resource, name: object, key: object) -> str:
 	elif isinstance(key, dict) and key:
 		for fieldname in key:
 			if fieldname not in field_policy(resource).readable or isinstance(key[fieldname], dict | list):
-				raise BadRequest(_("key must map readable fields to values"), [{"pointer": f"/key/{fieldname}"}])
+				raise BadRequest(
+					_("key must map readable fields to values"), [{"pointer": f"/key/{fieldname}"}]
+				)
 		matches = frappe.get_list(resource.doctype, filters=key, pluck="name", limit_page_length=2)
 		if len(matches) > 1:
-			raise Conflict(_("More than one {0} has this key").format(resource.doctype), [{"pointer": "/key"}])
+			raise Conflict(
+				_("More than one {0} has this key").format(resource.doctype), [{"pointer": "/key"}]
+			)
 		found = matches[0] if matches else None
 	else:
-		raise BadRequest(_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}])
+		raise BadRequest(
+			_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}]
+		)
 	if not found or not frappe.has_permission(resource.doctype, "read", doc=found):
 		raise NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
 	return found

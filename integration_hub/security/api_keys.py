@@ -157,14 +157,18 @@ def _scopes(key_name: str) -> dict[str, frozenset[str]]:
 	)
 	scopes: dict[str, set[str]] = {}
 	for row in rows:
-		scopes.setdefault(row.document_type, set()).update(op for op in SCOPE_OPERATIONS if row[f"allow_{op}"])
+		scopes.setdefault(row.document_type, set()).update(
+			op for op in SCOPE_OPERATIONS if row[f"allow_{op}"]
+		)
 	return {doctype: frozenset(ops) for doctype, ops in scopes.items()}
 
 
 def _record_use(key: _StoredKey) -> None:
 	"""Note when and from where the key was used, at most once a minute, in its own small commit."""
 	now = now_datetime()
-	if key.last_used_at and get_datetime(key.last_used_at) > add_to_date(now, seconds=-LAST_USED_RESOLUTION_SECONDS):
+	if key.last_used_at and get_datetime(key.last_used_at) > add_to_date(
+		now, seconds=-LAST_USED_RESOLUTION_SECONDS
+	):
 		return
 	frappe.db.set_value(
 		"Hub API Key",

@@ -37,7 +37,9 @@ def check_request_shape() -> None:
 	size = frappe.local.request.content_length or len(frappe.local.request.get_data(cache=True))
 	if size > max_bytes:
 		remember_and_raise(
-			PayloadTooLarge(_("The request body is larger than {0} bytes").format(max_bytes), [{"pointer": ""}])
+			PayloadTooLarge(
+				_("The request body is larger than {0} bytes").format(max_bytes), [{"pointer": ""}]
+			)
 		)
 	max_depth = int(frappe.conf.get("integration_hub_max_json_depth") or DEFAULT_MAX_JSON_DEPTH)
 	max_string = int(frappe.conf.get("integration_hub_max_string_length") or DEFAULT_MAX_STRING_LENGTH)
@@ -51,7 +53,9 @@ def _shape_problem(value: object, max_depth: int, max_string: int, depth: int = 
 	if depth > max_depth:
 		return _("nested more than {0} levels deep").format(max_depth)
 	if isinstance(value, str):
-		return _("a string longer than {0} characters").format(max_string) if len(value) > max_string else None
+		return (
+			_("a string longer than {0} characters").format(max_string) if len(value) > max_string else None
+		)
 	children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
 	if isinstance(value, dict) and any(isinstance(k, str) and len(k) > max_string for k in value):
 		return _("a key longer than {0} characters").format(max_string)

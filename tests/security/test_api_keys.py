@@ -2,8 +2,9 @@
 
 import json
 
-import frappe
 import pytest
+
+import frappe
 from frappe.installer import update_site_config
 from frappe.utils import add_to_date, now_datetime
 
@@ -21,7 +22,9 @@ def keyed(committed, http):
 	editor = committed.track(UserFactory(roles=[EDITOR_ROLE]))
 	existing = committed.track(ItemFactory(code="KEY-EXISTING"))
 	key = committed.track(
-		HubAPIKeyFactory(user=editor.name, scopes=[{"resource": resource.name, "allow_read": 1, "allow_create": 1}])
+		HubAPIKeyFactory(
+			user=editor.name, scopes=[{"resource": resource.name, "allow_read": 1, "allow_create": 1}]
+		)
 	)
 	committed.commit()
 
@@ -32,7 +35,9 @@ def keyed(committed, http):
 	committed.on_cleanup(remove_written)
 	client = http()
 	client.headers["Authorization"] = f"Bearer {key.flags.plain_token}"
-	return frappe._dict(key=key, client=client, editor=editor, existing=existing, committed=committed, http=http)
+	return frappe._dict(
+		key=key, client=client, editor=editor, existing=existing, committed=committed, http=http
+	)
 
 
 def problem(response, status, code):
@@ -64,7 +69,9 @@ def test_a_key_acts_as_its_user_within_its_scopes(keyed):
 )
 def test_a_key_cannot_go_beyond_its_scopes(keyed, method, endpoint, arguments):
 	send = getattr(keyed.client, method)
-	response = send(f"{API}.{endpoint}", **({"json": arguments} if method == "post" else {"params": arguments}))
+	response = send(
+		f"{API}.{endpoint}", **({"json": arguments} if method == "post" else {"params": arguments})
+	)
 	if endpoint == "bulk_upsert":
 		assert response.json()["message"]["results"][0]["error"]["code"] == "PERMISSION_DENIED"
 	else:
@@ -95,7 +102,9 @@ def test_revocation_and_expiry_take_effect_on_the_next_request(keyed):
 	keyed.committed.commit()
 	problem(client.get(f"{API}.ping"), 401, "NOT_AUTHENTICATED")
 
-	frappe.db.set_value("Hub API Key", keyed.key.name, {"enabled": 1, "expires_on": add_to_date(now_datetime(), minutes=-1)})
+	frappe.db.set_value(
+		"Hub API Key", keyed.key.name, {"enabled": 1, "expires_on": add_to_date(now_datetime(), minutes=-1)}
+	)
 	keyed.committed.commit()
 	problem(client.get(f"{API}.ping"), 401, "NOT_AUTHENTICATED")
 
@@ -115,12 +124,16 @@ def test_a_wrong_secret_or_unknown_key_is_401(keyed):
 def test_the_secret_is_stored_only_as_a_salted_hash(keyed):
 	token = keyed.key.flags.plain_token
 	secret = token.split("_", 2)[2]
-	stored = read_committed("select secret_hash from `tabHub API Key` where name = %s", (keyed.key.name,))[0][0]
+	stored = read_committed("select secret_hash from `tabHub API Key` where name = %s", (keyed.key.name,))[0][
+		0
+	]
 	assert stored.startswith("sha256$") and secret not in stored
 	other = HubAPIKeyFactory(user=keyed.editor.name)
 	assert other.secret_hash.split("$")[1] != stored.split("$")[1], "every key has its own salt"
 	for table in ("tabVersion", "tabError Log", "tabHub API Key"):
-		assert not frappe.db.sql(f"select 1 from `{table}` where {_any_column_like(table)}", {"s": f"%{secret}%"})
+		assert not frappe.db.sql(
+			f"select 1 from `{table}` where {_any_column_like(table)}", {"s": f"%{secret}%"}
+		)
 
 
 def _any_column_like(table: str) -> str:
@@ -142,7 +155,9 @@ def test_rotation_replaces_the_secret(keyed):
 
 def test_last_use_is_recorded(keyed):
 	keyed.client.get(f"{API}.ping")
-	used_at, ip = read_committed("select last_used_at, last_used_ip from `tabHub API Key` where name = %s", (keyed.key.name,))[0]
+	used_at, ip = read_committed(
+		"select last_used_at, last_used_ip from `tabHub API Key` where name = %s", (keyed.key.name,)
+	)[0]
 	assert used_at is not None and ip == "127.0.0.1"
 
 

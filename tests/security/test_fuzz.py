@@ -6,11 +6,12 @@ database for the writes below, which can never form a valid record (the key fiel
 
 import json
 
-import frappe
 import pytest
-from frappe.installer import update_site_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import frappe
+from frappe.installer import update_site_config
 
 from tests.factories import HubResourceFactory, ItemFactory, UserFactory, issue_api_token
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
@@ -30,7 +31,19 @@ SQL_FRAGMENTS = [
 	"*",
 ]
 # Real field names (but never the key field `code`, so a write can never be a valid record).
-FIELDNAMES = ["title", "qty", "status", "category", "notes", "computed", "cost", "rows", "name", "owner", "docstatus"]
+FIELDNAMES = [
+	"title",
+	"qty",
+	"status",
+	"category",
+	"notes",
+	"computed",
+	"cost",
+	"rows",
+	"name",
+	"owner",
+	"docstatus",
+]
 
 scalars = (
 	st.none()
@@ -42,12 +55,16 @@ scalars = (
 )
 json_values = st.recursive(
 	scalars,
-	lambda children: st.lists(children, max_size=4)
-	| st.dictionaries(st.sampled_from(FIELDNAMES) | st.text(max_size=12), children, max_size=4),
+	lambda children: (
+		st.lists(children, max_size=4)
+		| st.dictionaries(st.sampled_from(FIELDNAMES) | st.text(max_size=12), children, max_size=4)
+	),
 	max_leaves=12,
 )
 arguments = json_values | json_values.map(json.dumps) | st.sampled_from(SQL_FRAGMENTS)
-records_without_key = st.dictionaries(st.sampled_from(FIELDNAMES) | st.text(max_size=12), json_values, max_size=5)
+records_without_key = st.dictionaries(
+	st.sampled_from(FIELDNAMES) | st.text(max_size=12), json_values, max_size=5
+)
 
 
 def as_query_value(value: object) -> str:
@@ -69,7 +86,10 @@ ENDPOINTS = {
 		},
 	),
 	"changes": ("get", {"doctype": st.just(ITEM) | arguments, "cursor": arguments, "limit": arguments}),
-	"upsert": ("post", {"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments, "key": arguments}),
+	"upsert": (
+		"post",
+		{"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments, "key": arguments},
+	),
 	"bulk_upsert": (
 		"post",
 		{
@@ -118,7 +138,11 @@ def test_arbitrary_input_never_breaks_the_api(fuzz_client, endpoint):
 		max_examples=EXAMPLES,
 		deadline=None,
 		database=None,
-		suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+		suppress_health_check=[
+			HealthCheck.function_scoped_fixture,
+			HealthCheck.too_slow,
+			HealthCheck.data_too_large,
+		],
 	)
 	@given(
 		st.fixed_dictionaries({}, optional=argument_strategies),
@@ -134,7 +158,9 @@ def test_arbitrary_input_never_breaks_the_api(fuzz_client, endpoint):
 			response = fuzz_client.post(f"{API}.{endpoint}", json=sent, headers=headers)
 		assert response.status_code < 500, (sent, response.status_code, response.text[:500])
 		if response.status_code >= 400:
-			assert response.headers["Content-Type"].startswith("application/problem+json"), response.text[:300]
+			assert response.headers["Content-Type"].startswith("application/problem+json"), response.text[
+				:300
+			]
 			body = response.json()
 			assert body["status"] == response.status_code and body["code"].isupper()
 			assert "Traceback" not in response.text

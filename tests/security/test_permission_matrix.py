@@ -6,16 +6,31 @@ below the permlevel of `cost`, an Integration Manager without data roles, and Ad
 
 import inspect
 
-import frappe
 import pytest
+
+import frappe
 
 from integration_hub.api import v1
 from tests.conftest import Committed
-from tests.factories import CategoryFactory, HubResourceFactory, ItemFactory, UserFactory, UserPermissionFactory
+from tests.factories import (
+	CategoryFactory,
+	HubResourceFactory,
+	ItemFactory,
+	UserFactory,
+	UserPermissionFactory,
+)
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, READER_ROLE
 
 SECRET_COST = 987654.25
-DATA_ENDPOINTS = ("describe", "get_document", "list_documents", "changes", "upsert", "bulk_upsert", "delete_document")
+DATA_ENDPOINTS = (
+	"describe",
+	"get_document",
+	"list_documents",
+	"changes",
+	"upsert",
+	"bulk_upsert",
+	"delete_document",
+)
 MANAGEMENT_ENDPOINTS = (
 	"redeliver",
 	"recover",
@@ -68,7 +83,6 @@ def world(site):
 	committed.cleanup()
 
 
-
 def arguments(endpoint: str, world) -> dict:
 	item = world.visible
 	return {
@@ -96,15 +110,23 @@ def arguments(endpoint: str, world) -> dict:
 EXPECTED = {
 	"no_roles": {**dict.fromkeys(DATA_ENDPOINTS, 403), **dict.fromkeys(MANAGEMENT_ENDPOINTS, 403)},
 	"restricted_reader": {
-		"describe": 200, "get_document": 200, "list_documents": 200, "changes": 200,
-		"upsert": 403, "bulk_upsert": 403, "delete_document": 403,
+		"describe": 200,
+		"get_document": 200,
+		"list_documents": 200,
+		"changes": 200,
+		"upsert": 403,
+		"bulk_upsert": 403,
+		"delete_document": 403,
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
 	},
 	"editor_low_permlevel": {
 		**dict.fromkeys(DATA_ENDPOINTS, 200),
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
 	},
-	"integration_manager": {**dict.fromkeys(DATA_ENDPOINTS, 403), **dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt")},
+	"integration_manager": {
+		**dict.fromkeys(DATA_ENDPOINTS, 403),
+		**dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt"),
+	},
 	"administrator": {**dict.fromkeys(DATA_ENDPOINTS, 200), **dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt")},
 }
 

@@ -4,8 +4,9 @@ Error Log or a delivery record, even when the calls that use them fail."""
 import glob
 import os
 
-import frappe
 import pytest
+
+import frappe
 
 from tests.factories import (
 	HubAPIKeyFactory,
@@ -40,7 +41,10 @@ def text_columns(doctype: str) -> list[str]:
 		return []
 	return [
 		column
-		for column, kind in frappe.db.sql(f"select column_name, data_type from information_schema.columns where table_schema = database() and table_name = %s", f"tab{doctype}")
+		for column, kind in frappe.db.sql(
+			"select column_name, data_type from information_schema.columns where table_schema = database() and table_name = %s",
+			f"tab{doctype}",
+		)
 		if kind in ("varchar", "text", "longtext", "mediumtext", "json")
 	]
 
@@ -63,8 +67,12 @@ def secrets_in_use(run_background_jobs):
 	"""Use every kind of secret on calls that fail (nothing listens on 127.0.0.1:9)."""
 	subscription = HubSubscriptionFactory(endpoint_url="http://127.0.0.1:9/hook")
 	subscription_secret = subscription.get_password("secret")
-	token_connection = HubConnectionFactory(auth_type="Token", api_key="conn-key", api_secret=CONNECTION_SECRET)
-	basic_connection = HubConnectionFactory(auth_type="Basic", username="someone", password=CONNECTION_PASSWORD)
+	token_connection = HubConnectionFactory(
+		auth_type="Token", api_key="conn-key", api_secret=CONNECTION_SECRET
+	)
+	basic_connection = HubConnectionFactory(
+		auth_type="Basic", username="someone", password=CONNECTION_PASSWORD
+	)
 	for connection in (token_connection, basic_connection):
 		connection.test_connection()
 	ItemFactory(code="SECRET-1")
@@ -80,19 +88,24 @@ def secrets_in_use(run_background_jobs):
 
 
 def test_no_secret_is_stored_or_logged_anywhere(secrets_in_use):
-	assert frappe.db.count("Hub Delivery Attempt") or frappe.db.count("Hub Delivery"), "the delivery was not tried"
+	assert frappe.db.count("Hub Delivery Attempt") or frappe.db.count("Hub Delivery"), (
+		"the delivery was not tried"
+	)
 	for kind, secret in secrets_in_use.items():
 		assert occurrences(secret) == [], f"the {kind} secret leaked"
 
 
 def test_no_secret_appears_in_api_answers(api, secrets_in_use):
 	HubResourceFactory()
-	answers = [api(endpoint, **arguments) for endpoint, arguments in [
-		("openapi", {}),
-		("describe", {"doctype": ITEM}),
-		("list_documents", {"doctype": ITEM}),
-		("changes", {"doctype": ITEM}),
-	]]
+	answers = [
+		api(endpoint, **arguments)
+		for endpoint, arguments in [
+			("openapi", {}),
+			("describe", {"doctype": ITEM}),
+			("list_documents", {"doctype": ITEM}),
+			("changes", {"doctype": ITEM}),
+		]
+	]
 	if hasattr(frappe.get_module("integration_hub.api.v1"), "health"):
 		answers.append(api("health"))
 	text = frappe.as_json(answers)

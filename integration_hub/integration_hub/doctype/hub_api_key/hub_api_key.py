@@ -41,7 +41,9 @@ class HubAPIKey(Document):
 		seen = set()
 		for row in self.scopes:
 			if row.resource in seen:
-				frappe.throw(_("Row {0}: {1} has more than one scope row").format(row.idx, frappe.bold(row.resource)))
+				frappe.throw(
+					_("Row {0}: {1} has more than one scope row").format(row.idx, frappe.bold(row.resource))
+				)
 			seen.add(row.resource)
 
 	def after_insert(self):

@@ -66,7 +66,9 @@ class HubResource(Document):
 		unknown = [f for f in parse_key_fields(self.key_fields) if not self._is_field(f, allow_tables=False)]
 		if unknown:
 			frappe.throw(
-				_("Key field(s) {0} do not exist on {1}").format(", ".join(map(frappe.bold, unknown)), self.document_type),
+				_("Key field(s) {0} do not exist on {1}").format(
+					", ".join(map(frappe.bold, unknown)), self.document_type
+				),
 				title=_("Invalid key fields"),
 			)
 		self.key_fields = ", ".join(parse_key_fields(self.key_fields)) if self.key_fields else None
@@ -77,7 +79,9 @@ class HubResource(Document):
 			row.fieldname = (row.fieldname or "").strip()
 			if not self._is_field(row.fieldname, allow_tables=True):
 				frappe.throw(
-					_("Row {0}: {1} is not a field of {2}").format(row.idx, frappe.bold(row.fieldname), self.document_type),
+					_("Row {0}: {1} is not a field of {2}").format(
+						row.idx, frappe.bold(row.fieldname), self.document_type
+					),
 					title=_("Invalid exposed field"),
 				)
 			if row.fieldname in seen:
