@@ -280,6 +280,57 @@ def test_delete_sends_the_document_as_it_was(subscription):
 	assert payload["data"]["object"]["title"] == "Doomed"
 
 
+SUBMITTABLE = "Hub Test Submittable"
+
+
+@pytest.fixture(scope="module")
+def submittable_doctype(site):
+	"""A submittable DocType for submit and cancel events (its DDL commits: made once, before the tests)."""
+	if not frappe.db.exists("DocType", SUBMITTABLE):
+		frappe.get_doc(
+			{
+				"doctype": "DocType",
+				"name": SUBMITTABLE,
+				"module": "Integration Hub",
+				"custom": 1,
+				"is_submittable": 1,
+				"autoname": "hash",
+				"fields": [
+					{"fieldname": "title", "fieldtype": "Data", "label": "Title", "allow_on_submit": 1}
+				],
+				"permissions": [
+					{"role": "System Manager", "read": 1, "write": 1, "create": 1, "submit": 1, "cancel": 1}
+				],
+			}
+		).insert()
+		frappe.db.commit()
+	return SUBMITTABLE
+
+
+def test_submit_cancel_and_update_after_submit_send_their_events(submittable_doctype, receiver):
+	subscription = HubSubscriptionFactory(
+		endpoint_url=receiver.url, document_type=submittable_doctype, send_on_submit=1, send_on_cancel=1
+	)
+	doc = frappe.get_doc({"doctype": submittable_doctype, "title": "draft"}).insert()
+	doc.submit()
+	doc.title = "amended after submit"
+	doc.save()
+	doc.cancel()
+
+	payloads = [
+		json.loads(frappe.get_doc("Hub Event", d.event).payload) for d in deliveries(subscription.name)
+	]
+	prefix = frappe.scrub(submittable_doctype)
+	assert [p["type"] for p in payloads] == [
+		f"{prefix}.created",
+		f"{prefix}.submitted",
+		f"{prefix}.updated",
+		f"{prefix}.cancelled",
+	]
+	assert [p["data"]["object"]["docstatus"] for p in payloads] == [0, 1, 1, 2]
+	assert payloads[2]["data"]["previous_attributes"] == {"title": "draft"}
+
+
 def test_only_the_subscribed_events_and_matching_condition_are_sent(receiver):
 	subscription = HubSubscriptionFactory(
 		endpoint_url=receiver.url, send_on_insert=1, send_on_update=0, condition="doc.qty > 5"
