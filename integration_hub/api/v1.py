@@ -110,7 +110,7 @@ def delete_document(doctype: str, name: str | None = None, key: JSONValue = None
 @endpoint()
 def changes(doctype: str, cursor: str | None = None, limit: int | str | None = None) -> dict:
 	resource = get_resource(doctype)
-	authorize(resource, "read")
+	authorize(resource, "changes")
 	position_committed_changes(max_batches=1)
 	page = change_feed.read_changes(
 		resource, cursor or None, query.parse_limit(limit, min(resource.max_page_size, 1000), default=100)
