@@ -210,3 +210,11 @@ def test_api_traffic_keeps_an_api_only_site_awake(keyed):
 	assert logged and "API traffic" in logged[0][0]
 	frappe.db.commit()
 	assert read_committed("select count(*) from `tabActivity Log`")[0][0] == 1
+
+
+def test_the_changes_scope_opens_the_change_feed(keyed):
+	frappe.db.set_value("Hub API Key Scope", {"parent": keyed.key.name}, "allow_changes", 1)
+	keyed.committed.commit()
+	response = keyed.client.get(f"{API}.changes", params={"doctype": ITEM})
+	assert response.status_code == 200, response.text
+	assert keyed.existing.name in {entry["name"] for entry in response.json()["message"]["changes"]}
