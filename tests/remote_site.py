@@ -198,8 +198,9 @@ def serve(name: str, workers: int = 2, log_path: Path | None = None) -> Iterator
 
 
 @contextlib.contextmanager
-def remote_site(prefix: str = "ihremote") -> Iterator[RemoteSite]:
-	"""A set-up, served remote site for the duration of the block (created and dropped, or reused)."""
+def remote_site(prefix: str = "ihremote", setup=None) -> Iterator[RemoteSite]:
+	"""A set-up, served remote site for the duration of the block (created and dropped, or reused).
+	`setup(name)` prepares it and returns its tokens (default: `setup_site`, for the tests)."""
 	reused = os.environ.get(REUSE_ENV)
 	name = reused or f"{prefix}-{int(time.time())}-{os.getpid()}.localhost"
 	try:
@@ -207,7 +208,7 @@ def remote_site(prefix: str = "ihremote") -> Iterator[RemoteSite]:
 			frappe_cli("--site", name, "migrate")
 		else:
 			create_site(name)
-		tokens = setup_site(name)
+		tokens = (setup or setup_site)(name)
 		with serve(name) as base_url:
 			yield RemoteSite(name, base_url, tokens["sync_token"], tokens["admin_token"])
 	finally:

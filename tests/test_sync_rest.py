@@ -356,3 +356,17 @@ def test_two_runs_of_a_job_never_overlap(rest, prefix, committed_job, committed,
 	)
 	assert [(r.name, r.status, r.created_count) for r in runs] == [(output.strip(), "Succeeded", 5)]
 	assert not state.is_locked(job.name)
+
+
+def test_the_connection_test_says_whether_a_rest_remote_accepts_the_credentials(rest):
+	connection = HubConnectionFactory(
+		connection_type="REST", base_url=rest.base_url, auth_type="Bearer", bearer_token=TOKEN
+	)
+	assert connection.test_connection()["test_status"] == "OK"
+
+	connection.bearer_token = "wrong"
+	connection.save()
+	result = connection.test_connection()
+
+	assert result["test_status"] == "Failed" and "401" in result["test_message"]
+	assert frappe.db.get_value("Hub Connection", connection.name, "test_status") == "Failed"
