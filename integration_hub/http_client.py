@@ -1,15 +1,17 @@
-"""The one way the app calls other systems over HTTP: a requests session with a timeout on every
-request, TLS verification, no ambient credentials, and a guard against private addresses.
+"""The one way the app calls other systems over HTTP (webhook deliveries, sync connections): a requests
+session with a timeout on every request, TLS verification, no ambient credentials, and a guard against
+private addresses.
 
-The URLs the app calls (a sync connection's base URL, a webhook endpoint) are typed by an
-administrator, but they must not turn the site into a proxy into its own network (server-side request
-forgery): every request, and every redirect it follows, is refused before connecting when its host
-resolves to a loopback, private, link-local, shared, reserved, multicast or unspecified address.
+The URLs the app calls are typed by an administrator, but they must not turn the site into a proxy
+into its own network (server-side request forgery). The guard runs inside urllib3's connection setup,
+for every connection a session opens (redirects included): the host is resolved once, every address it
+resolves to must be public (not loopback, private, link-local, shared, reserved, multicast or
+unspecified), and the socket connects to the address that was checked, while the Host header and the
+TLS name stay the host name. A name that resolves to a public address when it is saved and to a private
+one when it is called (DNS rebinding) is therefore refused before any packet is sent.
+
 Sites that do integrate with machines on their own network (and the test suite, whose servers listen
 on 127.0.0.1) set the site config key `integration_hub_allow_private_endpoints` to true.
-
-The check resolves the host name itself, so a name that resolves differently between the check and
-the connection (DNS rebinding) is not covered; the guard is a first line, not a network policy.
 """
 
 import ipaddress
@@ -18,6 +20,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 import frappe
 from frappe import _
@@ -27,42 +31,17 @@ import integration_hub
 ALLOW_PRIVATE_ENDPOINTS = "integration_hub_allow_private_endpoints"
 DEFAULT_TIMEOUT = 30
 MAX_TIMEOUT = 300
+MAX_REDIRECTS = 5
 ALLOWED_SCHEMES = ("http", "https")
+USER_AGENT = f"integration_hub/{integration_hub.__version__}"
 
 
 class OutboundRequestRefused(frappe.ValidationError):
-	"""The URL may not be called: wrong scheme, or a host on a private network."""
+	"""The URL may not be called: not http(s), or a host on a private network."""
 
 
 def private_endpoints_allowed() -> bool:
 	return bool(frappe.conf.get(ALLOW_PRIVATE_ENDPOINTS))
-
-
-def check_url(url: str, allow_private: bool | None = None) -> None:
-	"""Refuse a URL the app may not call (OutboundRequestRefused); resolve its host to check it."""
-	if allow_private is None:
-		allow_private = private_endpoints_allowed()
-	parts = urlsplit(url)
-	if parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
-		raise OutboundRequestRefused(
-			_("Only http and https URLs with a host can be called: {0}").format(url[:200])
-		)
-	if allow_private:
-		return
-	port = parts.port or (443 if parts.scheme == "https" else 80)
-	try:
-		addresses = {
-			info[4][0] for info in socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-		}
-	except socket.gaierror:
-		return  # the request itself fails with a connection error that names the host
-	for address in addresses:
-		if not is_public_address(address):
-			raise OutboundRequestRefused(
-				_(
-					"{0} resolves to the private address {1}; set the site config {2} to allow calls into the site's own network"
-				).format(parts.hostname, address, ALLOW_PRIVATE_ENDPOINTS)
-			)
 
 
 def is_public_address(address: str) -> bool:
@@ -72,30 +51,90 @@ def is_public_address(address: str) -> bool:
 	return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
-class GuardedAdapter(HTTPAdapter):
-	"""Checks the destination of every request it sends, redirects included."""
+def public_address(host: str, port: int) -> str:
+	"""The address to connect to for `host`: OutboundRequestRefused when any address it resolves to is
+	not public; socket.gaierror when it does not resolve."""
+	host = host.strip("[]")
+	infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+	addresses = list(dict.fromkeys(info[4][0] for info in infos))
+	refused = [address for address in addresses if not is_public_address(address)]
+	if refused or not addresses:
+		raise OutboundRequestRefused(
+			_(
+				"{0} resolves to the private address {1}: the hub calls only public addresses unless the site config {2} is set"
+			).format(host, ", ".join(refused), ALLOW_PRIVATE_ENDPOINTS)
+		)
+	return addresses[0]
 
-	def __init__(self, allow_private: bool, **kwargs) -> None:
-		self.allow_private = allow_private
-		super().__init__(**kwargs)
 
-	def send(self, request, **kwargs):
-		check_url(request.url, self.allow_private)
-		return super().send(request, **kwargs)
+def check_url(url: str, allow_private: bool | None = None, must_resolve: bool = False) -> None:
+	"""Refuse (OutboundRequestRefused) a URL the app may not call, before it is saved or called.
+	A host that does not resolve passes unless `must_resolve`: the request itself then fails naming it."""
+	parts = urlsplit(url or "")
+	if parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
+		raise OutboundRequestRefused(
+			_("Only http and https URLs with a host can be called: {0}").format((url or "")[:200])
+		)
+	if private_endpoints_allowed() if allow_private is None else allow_private:
+		return
+	try:
+		public_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+	except socket.gaierror:
+		if must_resolve:
+			raise OutboundRequestRefused(_("The host {0} does not resolve").format(parts.hostname))
+
+
+class _AddressGuard:
+	"""Connects to the checked address of the host (see the module's docstring)."""
+
+	def _new_conn(self):
+		if private_endpoints_allowed():
+			return super()._new_conn()
+		host = self._dns_host
+		self._dns_host = public_address(host, self.port)
+		try:
+			return super()._new_conn()
+		finally:
+			self._dns_host = host
+
+
+class _GuardedHTTPConnection(_AddressGuard, HTTPConnection):
+	pass
+
+
+class _GuardedHTTPSConnection(_AddressGuard, HTTPSConnection):
+	pass
+
+
+class _GuardedHTTPConnectionPool(HTTPConnectionPool):
+	ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+	ConnectionCls = _GuardedHTTPSConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+	def init_poolmanager(self, *args, **kwargs):
+		super().init_poolmanager(*args, **kwargs)
+		self.poolmanager.pool_classes_by_scheme = {
+			"http": _GuardedHTTPConnectionPool,
+			"https": _GuardedHTTPSConnectionPool,
+		}
 
 
 class OutboundSession(requests.Session):
 	"""A requests session whose requests always time out and only reach permitted addresses."""
 
-	def __init__(self, timeout: float, verify: bool, allow_private: bool) -> None:
+	def __init__(self, timeout: float, verify: bool, max_redirects: int) -> None:
 		super().__init__()
 		self.timeout = timeout
 		self.verify = verify
 		# No proxies, .netrc credentials or CA bundles picked up from the worker's environment.
 		self.trust_env = False
-		self.max_redirects = 5
-		self.headers["User-Agent"] = f"integration_hub/{integration_hub.__version__}"
-		adapter = GuardedAdapter(allow_private)
+		self.max_redirects = max_redirects
+		self.headers["User-Agent"] = USER_AGENT
+		adapter = _GuardedAdapter(max_retries=0)
 		self.mount("http://", adapter)
 		self.mount("https://", adapter)
 
@@ -105,7 +144,10 @@ class OutboundSession(requests.Session):
 		return super().request(method, url, *args, **kwargs)
 
 
-def outbound_session(timeout: float | None = None, verify: bool = True) -> OutboundSession:
-	"""A session for calling another system; `timeout` (seconds) bounds connecting and each read."""
+def outbound_session(
+	timeout: float | None = None, verify: bool = True, max_redirects: int = MAX_REDIRECTS
+) -> OutboundSession:
+	"""A session for calling another system; `timeout` (seconds) bounds connecting and each read. Close
+	it when done (it keeps connections alive)."""
 	timeout = min(max(float(timeout or DEFAULT_TIMEOUT), 1.0), MAX_TIMEOUT)
-	return OutboundSession(timeout=timeout, verify=verify, allow_private=private_endpoints_allowed())
+	return OutboundSession(timeout=timeout, verify=verify, max_redirects=max_redirects)

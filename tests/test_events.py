@@ -20,7 +20,7 @@ from frappe.utils import get_datetime, now_datetime
 
 from integration_hub.events import health, jobs, outbox, retention, signing
 from integration_hub.events.subscriptions import subscriptions_for
-from integration_hub.events.transport import ALLOW_PRIVATE_CONFIG, PrivateAddressRefused
+from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS, OutboundRequestRefused
 from integration_hub.install import INTEGRATION_MANAGER
 from tests.factories import (
 	CategoryFactory,
@@ -830,21 +830,21 @@ def test_a_new_failure_after_five_days_of_failures_disables(subscription, receiv
 	],
 )
 def test_private_endpoints_are_refused_at_save(monkeypatch, url):
-	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_CONFIG, False)
-	with pytest.raises(PrivateAddressRefused):
+	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_ENDPOINTS, False)
+	with pytest.raises(OutboundRequestRefused):
 		HubSubscriptionFactory(endpoint_url=url)
 
 
 def test_private_endpoints_are_refused_at_send_time(monkeypatch, subscription, receiver, run_background_jobs):
 	ItemFactory()
-	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_CONFIG, False)
+	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_ENDPOINTS, False)
 	commit_and_deliver(run_background_jobs)
 
 	assert receiver.received == [], "nothing was sent to the loopback address"
 	[delivery] = deliveries(subscription.name)
 	assert delivery.status == "Failed"
 	[attempt] = frappe.get_doc("Hub Delivery", delivery.name).attempts
-	assert "loopback" in attempt.response
+	assert "private address 127.0.0.1" in attempt.response
 
 
 def test_only_http_urls_are_accepted():

@@ -2,17 +2,24 @@
 the runner keeps, and the outbound guard."""
 
 import json
+import socket
 
 import pymysql
 import pytest
 
 import frappe
 
-from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS, OutboundRequestRefused, check_url
+from integration_hub.http_client import (
+	ALLOW_PRIVATE_ENDPOINTS,
+	OutboundRequestRefused,
+	check_url,
+	outbound_session,
+)
 from integration_hub.install import INTEGRATION_MANAGER
 from integration_hub.sync import scheduler, state
 from tests.factories import HubConnectionFactory, HubResourceFactory, HubSyncJobFactory, UserFactory
 from tests.fixtures_doctypes import EDITOR_ROLE
+from tests.rest_server import rest_server
 
 
 @pytest.fixture
@@ -215,6 +222,30 @@ def test_private_addresses_are_refused_unless_the_site_allows_them(url, monkeypa
 		check_url(url)
 	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_ENDPOINTS, True)
 	check_url(url)
+
+
+def test_a_name_that_rebinds_to_a_private_address_is_refused_when_called(monkeypatch):
+	"""DNS rebinding: the name passes the check when saved, then resolves to the machine itself; the
+	guard resolves once per connection and connects only to the address it checked."""
+	public, real_getaddrinfo = "93.184.215.14", socket.getaddrinfo
+	answers = iter([public, "127.0.0.1"])
+
+	def rebinding_dns(host, port, *args, **kwargs):
+		if host != "rebind.invalid":
+			return real_getaddrinfo(host, port, *args, **kwargs)
+		return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_ENDPOINTS, False)
+	monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+	with rest_server() as rest:
+		url = f"http://rebind.invalid:{rest.base_url.rsplit(':', 1)[1]}/v1/items"
+		check_url(url)  # saved while it resolved to a public address
+		with (
+			outbound_session() as session,
+			pytest.raises(OutboundRequestRefused, match=r"private address 127\.0\.0\.1"),
+		):
+			session.get(url)
+	assert rest.requests == [], "nothing reached the private address"
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/", "http://"])

@@ -26,7 +26,7 @@ from frappe.utils.password import get_decrypted_password
 
 from integration_hub.events import health, signing
 from integration_hub.events.retry import parse_retry_after, parse_schedule, retry_delay
-from integration_hub.events.transport import PrivateAddressRefused, outbound_session
+from integration_hub.http_client import OutboundRequestRefused, outbound_session
 
 DUE = ("Pending", "Failed")
 FINAL = ("Succeeded", "Dead")
@@ -101,7 +101,7 @@ class Sender:
 	"""Sends deliveries over one keep-alive session; use as a context manager."""
 
 	def __init__(self) -> None:
-		self.session = outbound_session()
+		self.session = outbound_session(max_redirects=0)  # a receiver answers; it does not redirect
 		self._endpoints: dict[str, Endpoint] = {}
 		self._healthy_until: dict[str, float] = {}  # subscriptions this sender recently recorded healthy
 
@@ -226,7 +226,7 @@ def send(session: requests.Session, endpoint: Endpoint, event_id: str, payload: 
 			text = response.raw.read(RESPONSE_LIMIT, decode_content=True)
 		finally:
 			response.close()
-	except PrivateAddressRefused as e:
+	except OutboundRequestRefused as e:
 		return Outcome(False, None, _elapsed(started), str(e))
 	except (requests.RequestException, OSError) as e:
 		return Outcome(False, None, _elapsed(started), _error_text(e))

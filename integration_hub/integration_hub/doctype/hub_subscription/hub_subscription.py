@@ -12,7 +12,7 @@ from frappe.utils.safe_exec import FrappeTransformer
 from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
 from integration_hub.events.subscriptions import clear_subscription_cache_at_transaction_end
-from integration_hub.events.transport import check_endpoint_url
+from integration_hub.http_client import OutboundRequestRefused, check_url
 
 # The hub's own records: an event about them would describe the hub writing itself.
 UNSUBSCRIBABLE = ("Hub Event", "Hub Delivery", "Hub Delivery Attempt", "Hub Change", "Hub Idempotency Key")
@@ -78,7 +78,10 @@ class HubSubscription(Document):
 	def validate_endpoint(self):
 		self.endpoint_url = (self.endpoint_url or "").strip()
 		if self.has_value_changed("endpoint_url") or self.is_new():
-			check_endpoint_url(self.endpoint_url)
+			try:
+				check_url(self.endpoint_url, must_resolve=True)
+			except OutboundRequestRefused as e:
+				frappe.throw(str(e), exc=OutboundRequestRefused, title=_("Endpoint not allowed"))
 
 	def validate_fields(self):
 		meta = frappe.get_meta(self.document_type)
