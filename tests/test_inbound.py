@@ -405,7 +405,7 @@ def test_an_unregistered_handler_is_refused_on_save():
 
 
 def test_a_map_without_a_key_is_refused_on_save():
-	with pytest.raises(frappe.ValidationError, match="Is Key"):
+	with pytest.raises(frappe.ValidationError, match="Tick Key"):
 		HubInboundEndpointFactory(field_map=[("code", "code", "", "", 0)])
 
 

@@ -220,7 +220,7 @@ def validate_endpoint(doc) -> None:
 	from integration_hub.events.signing import secret_key
 	from integration_hub.inbound.receiving import ENDPOINT_NAME
 	from integration_hub.inbound.verification import SHARED_SECRET, STANDARD_WEBHOOKS
-	from integration_hub.sync.mapping import TRANSFORMS, parse_lookup
+	from integration_hub.validation import check_field_map
 
 	if not ENDPOINT_NAME.match(doc.endpoint or ""):
 		frappe.throw(_("The endpoint name may hold only letters, digits, - and _ (at most 140)"))
@@ -240,20 +240,7 @@ def validate_endpoint(doc) -> None:
 		return
 	if not doc.document_type:
 		frappe.throw(_("Choose the Document Type that events are mapped into"))
-	if not doc.field_map or not any(row.is_key for row in doc.field_map):
-		frappe.throw(_("The field map needs at least one row, and a key (tick Is Key)"))
-	meta = frappe.get_meta(doc.document_type)
-	for row in doc.field_map:
-		if not meta.has_field(row.local_field):
-			frappe.throw(
-				_("Row {0}: {1} has no field {2}").format(row.idx, doc.document_type, row.local_field)
-			)
-		if row.transform and row.transform not in TRANSFORMS:
-			frappe.throw(_("Row {0}: unknown transform {1}").format(row.idx, row.transform))
-		if row.transform == "lookup":
-			parse_lookup(row.transform_argument)
-		if row.transform != "constant" and not (row.remote_field or "").strip():
-			frappe.throw(_("Row {0}: the remote field is required").format(row.idx))
+	check_field_map(doc.field_map, doc.document_type)
 
 
 def clear_old_events(days: int = DEFAULT_RETENTION_DAYS) -> None:

@@ -3,7 +3,6 @@
 
 import frappe
 from frappe import _
-from frappe.model import default_fields, no_value_fields
 from frappe.model.document import Document
 
 from integration_hub.documents.exposure import (
@@ -12,6 +11,7 @@ from integration_hub.documents.exposure import (
 	clear_exposure_cache_at_transaction_end,
 	parse_key_fields,
 )
+from integration_hub.validation import check_field_rows, is_value_field
 
 
 class HubResource(Document):
@@ -63,7 +63,8 @@ class HubResource(Document):
 			)
 
 	def validate_key_fields(self):
-		unknown = [f for f in parse_key_fields(self.key_fields) if not self._is_field(f, allow_tables=False)]
+		meta = frappe.get_meta(self.document_type)
+		unknown = [f for f in parse_key_fields(self.key_fields) if not is_value_field(meta, f, tables=False)]
 		if unknown:
 			frappe.throw(
 				_("Key field(s) {0} do not exist on {1}").format(
@@ -74,19 +75,14 @@ class HubResource(Document):
 		self.key_fields = ", ".join(parse_key_fields(self.key_fields)) if self.key_fields else None
 
 	def validate_exposed_fields(self):
-		seen = set()
-		for row in self.fields:
-			row.fieldname = (row.fieldname or "").strip()
-			if not self._is_field(row.fieldname, allow_tables=True):
-				frappe.throw(
-					_("Row {0}: {1} is not a field of {2}").format(
-						row.idx, frappe.bold(row.fieldname), self.document_type
-					),
-					title=_("Invalid exposed field"),
-				)
-			if row.fieldname in seen:
-				frappe.throw(_("Row {0}: {1} is listed twice").format(row.idx, frappe.bold(row.fieldname)))
-			seen.add(row.fieldname)
+		meta = frappe.get_meta(self.document_type)
+		check_field_rows(
+			self.fields,
+			"fieldname",
+			self.document_type,
+			lambda fieldname: is_value_field(meta, fieldname),
+			title=_("Invalid exposed field"),
+		)
 
 	def validate_limits(self):
 		for fieldname, upper in (("max_page_size", PAGE_SIZE_LIMIT), ("max_batch_size", BATCH_SIZE_LIMIT)):
@@ -95,16 +91,6 @@ class HubResource(Document):
 					_("{0} must be between 1 and {1}").format(self.meta.get_label(fieldname), upper),
 					title=_("Invalid limit"),
 				)
-
-	def _is_field(self, fieldname: str, allow_tables: bool) -> bool:
-		if fieldname in default_fields:
-			return fieldname != "doctype"
-		df = frappe.get_meta(self.document_type).get_field(fieldname)
-		if not df:
-			return False
-		if df.fieldtype in ("Table", "Table MultiSelect"):
-			return allow_tables
-		return df.fieldtype not in no_value_fields
 
 	def on_change(self):
 		clear_exposure_cache_at_transaction_end()

@@ -5,7 +5,6 @@ from RestrictedPython import compile_restricted
 
 import frappe
 from frappe import _
-from frappe.model import default_fields, no_value_fields
 from frappe.model.document import Document
 from frappe.utils.safe_exec import FrappeTransformer
 
@@ -13,6 +12,7 @@ from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
 from integration_hub.events.subscriptions import clear_subscription_cache_at_transaction_end
 from integration_hub.http_client import OutboundRequestRefused, check_url
+from integration_hub.validation import check_field_rows, is_value_field
 
 # The hub's own records: an event about them would describe the hub writing itself.
 UNSUBSCRIBABLE = ("Hub Event", "Hub Delivery", "Hub Delivery Attempt", "Hub Change", "Hub Idempotency Key")
@@ -85,24 +85,13 @@ class HubSubscription(Document):
 
 	def validate_fields(self):
 		meta = frappe.get_meta(self.document_type)
-		seen = set()
-		for row in self.fields:
-			row.fieldname = (row.fieldname or "").strip()
-			df = meta.get_field(row.fieldname)
-			known = row.fieldname in default_fields and row.fieldname != "doctype"
-			if not known and (
-				not df
-				or (df.fieldtype in no_value_fields and df.fieldtype not in ("Table", "Table MultiSelect"))
-			):
-				frappe.throw(
-					_("Row {0}: {1} is not a field of {2}").format(
-						row.idx, frappe.bold(row.fieldname), self.document_type
-					),
-					title=_("Invalid payload field"),
-				)
-			if row.fieldname in seen:
-				frappe.throw(_("Row {0}: {1} is listed twice").format(row.idx, frappe.bold(row.fieldname)))
-			seen.add(row.fieldname)
+		check_field_rows(
+			self.fields,
+			"fieldname",
+			self.document_type,
+			lambda fieldname: is_value_field(meta, fieldname),
+			title=_("Invalid payload field"),
+		)
 
 	def validate_condition(self):
 		# Syntax and the safe-eval rules only: an empty document could fail a condition that is fine.

@@ -5,11 +5,10 @@ from croniter import croniter
 
 import frappe
 from frappe import _
-from frappe.model import default_fields, no_value_fields
 from frappe.model.document import Document
 
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, is_exposed
-from integration_hub.sync.mapping import TRANSFORMS, MappingError, parse_lookup
+from integration_hub.validation import check_field_map, is_value_field
 
 # Kept by the runner and the scheduler; a form save never overwrites them.
 STATE_FIELDS = (
@@ -114,57 +113,7 @@ class HubSyncJob(Document):
 			)
 
 	def validate_field_map(self):
-		meta = frappe.get_meta(self.local_doctype)
-		seen = set()
-		for row in self.field_map:
-			row.local_field = (row.local_field or "").strip()
-			row.remote_field = (row.remote_field or "").strip()
-			if row.local_field != "name" and not self._is_data_field(meta, row.local_field):
-				frappe.throw(
-					_("Row {0}: {1} is not a field of {2}").format(
-						row.idx, frappe.bold(row.local_field), self.local_doctype
-					),
-					title=_("Invalid field map"),
-				)
-			if row.local_field in seen:
-				frappe.throw(_("Row {0}: {1} is mapped twice").format(row.idx, frappe.bold(row.local_field)))
-			seen.add(row.local_field)
-			if row.transform and row.transform not in TRANSFORMS:
-				frappe.throw(_("Row {0}: unknown transform {1}").format(row.idx, row.transform))
-			if not row.remote_field and row.transform != "constant":
-				frappe.throw(_("Row {0}: set the remote field (only a constant needs none)").format(row.idx))
-			if row.transform == "constant" and row.is_key:
-				frappe.throw(_("Row {0}: a constant cannot identify a record").format(row.idx))
-			if row.transform == "lookup":
-				self._validate_lookup(row)
-		if not any(row.is_key for row in self.field_map):
-			frappe.throw(
-				_("Tick Key on the field map rows that identify a record (e.g. a code or an email)"),
-				title=_("No key"),
-			)
-
-	@staticmethod
-	def _is_data_field(meta, fieldname: str) -> bool:
-		if fieldname in default_fields:
-			return False
-		df = meta.get_field(fieldname)
-		if not df:
-			return False
-		return df.fieldtype in ("Table", "Table MultiSelect") or df.fieldtype not in no_value_fields
-
-	def _validate_lookup(self, row):
-		try:
-			doctype, fieldname = parse_lookup(row.transform_argument)
-		except MappingError as e:
-			frappe.throw(_("Row {0}: {1}").format(row.idx, e.detail))
-		if not frappe.db.exists("DocType", doctype) or not (
-			fieldname == "name" or frappe.get_meta(doctype).get_field(fieldname)
-		):
-			frappe.throw(
-				_("Row {0}: {1} is not a field of an existing DocType").format(
-					row.idx, row.transform_argument
-				)
-			)
+		check_field_map(self.field_map, self.local_doctype)
 
 	def validate_direction(self):
 		connection_type = frappe.db.get_value("Hub Connection", self.connection, "connection_type")
@@ -196,7 +145,9 @@ class HubSyncJob(Document):
 	def validate_deletion_policy(self):
 		if self.on_remote_delete != "Disable":
 			return
-		if not self._is_data_field(frappe.get_meta(self.local_doctype), (self.disable_field or "").strip()):
+		if not is_value_field(
+			frappe.get_meta(self.local_doctype), (self.disable_field or "").strip(), standard=False
+		):
 			frappe.throw(
 				_("{0} is not a field of {1}").format(
 					frappe.bold(self.disable_field or ""), self.local_doctype
