@@ -75,7 +75,7 @@ def doctor(context):
 @click.option("--full", is_flag=True, default=False, help="Forget the cursor first: copy everything again")
 @pass_context
 def sync(context, job, full=False):
-	"""Run a Hub Sync Job now, in the foreground, and print its summary."""
+	"""Run a Hub Sync Job now, in the foreground, with a progress bar and a summary."""
 	from integration_hub.sync import runner, state
 
 	with connected(context):
@@ -88,8 +88,8 @@ def sync(context, job, full=False):
 				state.save_cursor(job, None)
 			frappe.db.commit()
 			click.echo(f"{job}: cursor reset, copying everything")
-		click.echo(f"{job}: running…")
-		run_name = runner.run_job(job, trigger="Manual")
+		with sync_progress_bar(job) as on_progress:
+			run_name = runner.run_job(job, trigger="Manual", on_progress=on_progress)
 		if run_name is None:
 			_fail(f"Hub Sync Job {job} is already running elsewhere; nothing was done")
 		run = frappe.db.get_value("Hub Sync Run", run_name, "*", as_dict=True)
@@ -118,6 +118,22 @@ def recover(context, subscription, since):
 	click.echo(
 		f"{result['subscription']}: {result['deliveries']} deliveries since {result['since']} queued for resending"
 	)
+
+
+@contextmanager
+def sync_progress_bar(job: str):
+	"""A progress bar moved by the runner after each committed page, with the run's counts beside it
+	(on a terminal; elsewhere click prints the label once)."""
+	with click.progressbar(
+		length=100,
+		label=f"{job}: syncing",
+		item_show_func=lambda progress: progress.description if progress else None,
+	) as bar:
+
+		def advance(progress) -> None:
+			bar.update(round(progress.percent) - bar.pos, progress)
+
+		yield advance
 
 
 def _fail(message: str):
@@ -192,7 +208,8 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
 	cells = [headers] + [[str(cell) for cell in row] for row in rows]
 	widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 	return [
-		"  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells
+		("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))).rstrip()
+		for row in cells
 	]
 
 

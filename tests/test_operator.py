@@ -19,6 +19,7 @@ from frappe.utils.background_jobs import generate_qname, get_redis_conn
 from integration_hub.commands import hub
 from integration_hub.events import activity, outbox
 from integration_hub.operations import status as operator_status
+from integration_hub.sync.runner import run_job
 from integration_hub.sync.scheduler import QUEUE as SYNC_QUEUE
 from tests.factories import HubConnectionFactory, HubSubscriptionFactory, HubSyncJobFactory, UserFactory
 from tests.rest_server import TOKEN, rest_server
@@ -232,34 +233,52 @@ def test_health_endpoint_refuses_others(api, as_user):
 	assert "subscriptions" not in body
 
 
+def rest_sync_job(rest, prefix: str, records: int = 3) -> str:
+	"""A Pull job over the test REST server's catalog, read two records a page."""
+	for record_id in range(1, records + 1):
+		rest.catalog.put(record_id, sku=f"{prefix}{record_id}", label=f"widget {record_id}")
+	return HubSyncJobFactory(
+		connection=HubConnectionFactory(
+			connection_type="REST", base_url=rest.base_url, auth_type="Bearer", bearer_token=TOKEN
+		).name,
+		remote_resource="/v1/items",
+		records_path="data.items",
+		id_field="id",
+		cursor_field="seq",
+		cursor_param="after",
+		page_size_param="limit",
+		batch_size=2,
+		field_map=[("sku", "code", "", "", 1), ("label", "title", "", "", 0)],
+	).name
+
+
 def test_hub_sync_runs_a_job_in_the_foreground(site):
 	prefix = f"OPS-{frappe.generate_hash(length=6)}-"
 	with rest_server() as rest:
-		for record_id in (1, 2, 3):
-			rest.catalog.put(record_id, sku=f"{prefix}{record_id}", label=f"widget {record_id}")
-		job = HubSyncJobFactory(
-			connection=HubConnectionFactory(
-				connection_type="REST", base_url=rest.base_url, auth_type="Bearer", bearer_token=TOKEN
-			).name,
-			remote_resource="/v1/items",
-			records_path="data.items",
-			id_field="id",
-			cursor_field="seq",
-			cursor_param="after",
-			page_size_param="limit",
-			batch_size=2,
-			field_map=[("sku", "code", "", "", 1), ("label", "title", "", "", 0)],
-		).name
-
+		job = rest_sync_job(rest, prefix)
 		first = invoke(site, "sync", job)
 		again = invoke(site, "sync", job)
 		full = invoke(site, "sync", job, "--full")
 
 	assert first.exit_code == 0, first.output
+	assert f"{job}: syncing" in first.output, "the progress bar's label (a terminal also gets the bar)"
 	assert "Succeeded" in first.output and "3 read: 3 created" in first.output
 	assert "0 read" in again.output, "the second run starts from the saved cursor"
 	assert "cursor reset" in full.output and "3 read: 0 created, 0 updated, 3 unchanged" in full.output
 	assert frappe.db.count("Hub Test Item", {"code": ["like", f"{prefix}%"]}) == 3
+
+
+def test_a_foreground_run_reports_progress_after_each_page(site):
+	reports = []
+	with rest_server() as rest:
+		job = rest_sync_job(rest, f"PRG-{frappe.generate_hash(length=6)}-", records=5)
+		run_job(job, on_progress=reports.append)
+
+	assert [report.records_read for report in reports] == [2, 4, 5], "one report per committed page"
+	assert [report.done for report in reports] == [False, False, True]
+	percents = [report.percent for report in reports]
+	assert percents == sorted(percents) and 0 < percents[0] < 100 and percents[-1] == 100
+	assert reports[-1].description.startswith("5 read: 5 created")
 
 
 def test_hub_sync_of_an_unknown_job_fails(site):

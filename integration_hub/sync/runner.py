@@ -19,6 +19,8 @@ deletion applied from a remote deletion drops its link, so it is not sent back e
 
 import json
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import frappe
 from frappe import _
@@ -60,13 +62,28 @@ MAX_PAGES_PER_RUN = 100_000
 DROP = object()  # the link of a record deleted locally is dropped
 
 
-def run_job(job_name: str, trigger: str = "Manual") -> str | None:
+@dataclass(frozen=True)
+class Progress:
+	"""Where a run stands after a committed page: what `on_progress` receives and the Desk is sent."""
+
+	job: str
+	percent: float
+	records_read: int
+	total: int | None
+	description: str
+	done: bool
+
+
+def run_job(
+	job_name: str, trigger: str = "Manual", on_progress: Callable[[Progress], None] | None = None
+) -> str | None:
 	"""Run a sync job in this process; the Hub Sync Run's name, or None when a run of the job is
-	already under way elsewhere (nothing is done then)."""
+	already under way elsewhere (nothing is done then). `on_progress` is called after each committed
+	page (a foreground caller's progress bar); the Desk is told in any case."""
 	with state.job_lock(job_name) as acquired:
 		if not acquired:
 			return None
-		return _run_locked(job_name, trigger)
+		return _run_locked(job_name, trigger, on_progress)
 
 
 def run_job_in_background(sync_job: str, trigger: str = "Schedule") -> None:
@@ -75,10 +92,10 @@ def run_job_in_background(sync_job: str, trigger: str = "Schedule") -> None:
 		frappe.logger("integration_hub").info(f"sync job {sync_job} is already running; this run was skipped")
 
 
-def _run_locked(job_name: str, trigger: str) -> str:
+def _run_locked(job_name: str, trigger: str, on_progress: Callable[[Progress], None] | None) -> str:
 	job = frappe.get_doc("Hub Sync Job", job_name)
 	close_interrupted_runs(job.name)
-	run = RunLog.start(job, trigger)
+	run = RunLog.start(job, trigger, on_progress)
 	commit()
 	previous_user = frappe.session.user
 	client = None
@@ -174,16 +191,17 @@ def job_resource(job, fieldmap: FieldMap) -> Resource:
 class RunLog:
 	"""The Hub Sync Run of this run: counters written with each page, errors, status."""
 
-	def __init__(self, doc) -> None:
+	def __init__(self, doc, on_progress: Callable[[Progress], None] | None = None) -> None:
 		self.doc = doc
 		self.name = doc.name
+		self.on_progress = on_progress
 		self.counts = Counter({key: 0 for key in COUNTS})
 		self.record_errors: list[dict] = []
 		self.error: str | None = None
 		self.total: int | None = None
 
 	@classmethod
-	def start(cls, job, trigger: str) -> "RunLog":
+	def start(cls, job, trigger: str, on_progress: Callable[[Progress], None] | None = None) -> "RunLog":
 		doc = frappe.get_doc(
 			{
 				"doctype": RUN,
@@ -202,7 +220,7 @@ class RunLog:
 			{"last_run": doc.name, "last_run_status": "Running", "last_run_at": doc.started},
 			update_modified=False,
 		)
-		return cls(doc)
+		return cls(doc, on_progress)
 
 	def stage(self, page_counts: Counter, page_errors: list[dict]) -> tuple[Counter, list[dict]]:
 		counts = self.counts.copy()
@@ -244,7 +262,7 @@ class RunLog:
 			update_modified=False,
 		)
 
-	def publish_progress(self, done: bool) -> None:
+	def progress(self, done: bool) -> Progress:
 		read = self.counts["records_read"]
 		if done:
 			percent = 100
@@ -263,13 +281,19 @@ class RunLog:
 			self.counts["pushed_count"],
 			self.counts["failed_count"],
 		)
+		return Progress(self.doc.job, percent, read, self.total, description, done)
+
+	def publish_progress(self, done: bool) -> None:
+		progress = self.progress(done)
 		frappe.publish_progress(
-			percent,
+			progress.percent,
 			title=_("Sync {0}").format(self.doc.job),
 			doctype="Hub Sync Job",
 			docname=self.doc.job,
-			description=description,
+			description=progress.description,
 		)
+		if self.on_progress:
+			self.on_progress(progress)
 
 	def publish_finished(self) -> None:
 		frappe.publish_realtime(
