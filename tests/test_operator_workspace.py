@@ -6,6 +6,8 @@ import glob
 import json
 import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -20,6 +22,7 @@ from frappe.utils.dashboard import sync_dashboards
 
 from integration_hub.events import outbox
 from tests.factories import HubSubscriptionFactory, HubSyncJobFactory, UserFactory
+from tests.helpers import read_committed
 
 MODULE = "Integration Hub"
 APP = "integration_hub"
@@ -110,11 +113,44 @@ def test_the_workspace_links_every_hub_doctype_card_and_chart(site):
 	assert {b["type"] for b in blocks} >= {"shortcut", "number_card", "chart"}
 
 
-def test_migrate_puts_back_deleted_records(site):
+def delete_shipped_records() -> None:
 	for doctype in ("Number Card", "Dashboard Chart", "Dashboard Chart Source", "Workspace"):
 		for name in shipped(doctype):
 			frappe.db.delete(doctype, {"name": name})
 	frappe.db.delete("Workspace Shortcut", {"parent": WORKSPACE})
+
+
+def committed_row(doctype: str, name: str) -> bool:
+	return bool(read_committed(f"select name from `tab{doctype}` where name = %s", (name,)))
+
+
+def test_bench_migrate_puts_back_deleted_records(site, committed):
+	"""A real `bench migrate` in its own process, on the site with the records deleted and committed."""
+	delete_shipped_records()
+	committed.on_cleanup(migrate_module)  # whatever happens below, leave the site as installed
+	committed.commit()  # a real commit: from here this connection holds no lock migrate could wait on
+	assert not committed_row("Workspace", WORKSPACE)
+
+	migrate = subprocess.run(
+		[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", site, "migrate"],
+		cwd=frappe.utils.get_bench_path() + "/sites",
+		capture_output=True,
+		text=True,
+		timeout=600,
+		stdin=subprocess.DEVNULL,
+	)
+
+	assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
+	missing = [
+		(doctype, name) for doctype in KINDS for name in shipped(doctype) if not committed_row(doctype, name)
+	]
+	assert not missing, f"not put back by migrate: {missing}"
+	shortcuts = read_committed("select link_to from `tabWorkspace Shortcut` where parent = %s", (WORKSPACE,))
+	assert hub_doctypes() <= {link_to for (link_to,) in shortcuts}
+
+
+def test_the_dashboard_sync_run_by_migrate_puts_back_deleted_records(site):
+	delete_shipped_records()
 	assert not frappe.db.exists("Workspace", WORKSPACE)
 
 	migrate_module()
