@@ -8,6 +8,7 @@ JSON pointers into the request that say exactly which part was wrong.
 from dataclasses import dataclass, field
 
 import frappe
+from frappe import _
 from frappe.utils import strip_html_tags
 
 
@@ -137,12 +138,21 @@ def problem_from_exception(exc: BaseException) -> Problem:
 			exc.http_status_code, exc.code, exc.title, _text(exc.detail), exc.errors, type(exc).__name__
 		)
 	status, code, title = classify(type(exc))
-	if status == 401 or (status == 403 and frappe.session.user == "Guest"):
+	guest_refused = status == 403 and frappe.session.user == "Guest"
+	if status == 401 or guest_refused:
 		status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
 	detail = (
 		_text(str(exc)) if status < 500 else "The server could not complete the request; it has been logged."
 	)
+	if status == 401 and (guest_refused or not detail or detail == title):
+		detail = authentication_hint()  # Frappe's own text says nothing useful ("not whitelisted", or empty)
 	return Problem(status, code, title, detail or title, [], type(exc).__name__)
+
+
+def authentication_hint() -> str:
+	return _(
+		"Send credentials: Authorization: Bearer ihk_… (a Hub API Key) or Authorization: token KEY:SECRET (a user's API key and secret)"
+	)
 
 
 def classify(exc_class: type) -> tuple[int, str, str]:

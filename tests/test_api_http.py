@@ -1,6 +1,5 @@
 """The API over real HTTP: problem+json for every error, idempotency keys, OpenAPI."""
 
-import json
 import threading
 import time
 
@@ -48,13 +47,16 @@ def committed_count(code_like: str) -> int:
 
 def test_guest_gets_401_problem(http):
 	for path in (f"{API}.ping", f"{API}.describe?doctype={ITEM}"):
-		assert_problem(http().get(path), 401, "NOT_AUTHENTICATED")
+		body = assert_problem(http().get(path), 401, "NOT_AUTHENTICATED")
+		assert "Authorization: Bearer ihk_" in body["detail"], "says how to authenticate"
+		assert "whitelisted" not in body["detail"]
 
 
 def test_wrong_token_gets_401_problem(http):
-	assert_problem(
+	body = assert_problem(
 		http("nobody:nothing").get(f"{API}.describe", params={"doctype": ITEM}), 401, "NOT_AUTHENTICATED"
 	)
+	assert "Authorization: token KEY:SECRET" in body["detail"]
 
 
 def test_malformed_json_body_is_400_problem(editor_client):

@@ -11,7 +11,13 @@ from werkzeug.wrappers import Response
 
 import frappe
 
-from integration_hub.exceptions import FRAMEWORK_ERRORS, INTERNAL_ERROR, Problem, problem_from_exception
+from integration_hub.exceptions import (
+	FRAMEWORK_ERRORS,
+	INTERNAL_ERROR,
+	Problem,
+	authentication_hint,
+	problem_from_exception,
+)
 
 API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 PROBLEM_JSON = "application/problem+json"
@@ -56,7 +62,10 @@ def _problem_from_frappe_response(status: int) -> Problem:
 	status, code, title = FRAMEWORK_ERRORS.get(exc_type) or _by_status(status)
 	if status == 403 and frappe.session.user in (None, "", "Guest"):
 		status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
-	detail = title if status >= 500 else (_first_server_message(local_response) or title)
+	if status == 401:
+		detail = authentication_hint()
+	else:
+		detail = title if status >= 500 else (_first_server_message(local_response) or title)
 	return Problem(status, code, title, detail, [], exc_type)
 
 
