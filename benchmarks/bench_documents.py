@@ -26,7 +26,8 @@ import time
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
-from benchmarks.harness import SERVER_WORKERS, Context, elapsed, row
+from benchmarks.harness import RECORD_FIELDS, SERVER_WORKERS, Context, elapsed, ensure_custom_doctype, row
+from tests.fixtures_doctypes import expose_fully
 
 DOCTYPE = "Hub Benchmark Record"
 TABLE_ROWS = 205_000  # more than DEPTH + a page, before the benchmark's own writes
@@ -65,7 +66,7 @@ DEEP_VS_FIRST = 1.5
 
 
 def run(context: Context) -> list[dict]:
-	ensure_doctype()
+	ensure_custom_doctype(DOCTYPE, RECORD_FIELDS)
 	ensure_resource()
 	fill_table(context)
 	return write_rates(context) + deep_pages(context)
@@ -74,46 +75,8 @@ def run(context: Context) -> list[dict]:
 # --- setup -----------------------------------------------------------------------------------
 
 
-def ensure_doctype() -> None:
-	if frappe.db.exists("DocType", DOCTYPE):
-		return
-	frappe.get_doc(
-		{
-			"doctype": "DocType",
-			"name": DOCTYPE,
-			"module": "Integration Hub",
-			"custom": 1,
-			"autoname": "hash",
-			"fields": [
-				{"fieldname": "code", "fieldtype": "Data", "label": "Code", "reqd": 1, "unique": 1},
-				{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
-				{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
-				{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Open\nClosed"},
-				{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
-			],
-			"permissions": [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}],
-		}
-	).insert()
-	frappe.db.commit()
-
-
 def ensure_resource() -> None:
-	values = {
-		"enabled": 1,
-		"allow_read": 1,
-		"allow_create": 1,
-		"allow_update": 1,
-		"allow_delete": 1,
-		"key_fields": "code",
-		"max_page_size": 1000,
-		"max_batch_size": 1000,
-	}
-	if frappe.db.exists("Hub Resource", DOCTYPE):
-		resource = frappe.get_doc("Hub Resource", DOCTYPE)
-		resource.update(values)
-		resource.save()
-	else:
-		frappe.get_doc({"doctype": "Hub Resource", "document_type": DOCTYPE, **values}).insert()
+	expose_fully(DOCTYPE)
 	frappe.db.commit()
 
 

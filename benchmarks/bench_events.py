@@ -38,7 +38,7 @@ from rq import Queue
 import frappe
 from frappe.utils.background_jobs import get_queue_list, get_redis_conn
 
-from benchmarks.harness import Context, elapsed, row
+from benchmarks.harness import Context, elapsed, ensure_custom_doctype, row
 from integration_hub.events import jobs, outbox
 
 DOCTYPE = "Hub Benchmark Event Item"
@@ -106,11 +106,9 @@ def run(context: Context) -> list[dict]:
 
 # --- setup -----------------------------------------------------------------------------------
 
-PERMISSIONS = [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}]
-
 
 def ensure_item_doctype(name: str) -> None:
-	_ensure_doctype(
+	ensure_custom_doctype(
 		name,
 		[
 			{"fieldname": "code", "fieldtype": "Data", "label": "Code"},
@@ -123,7 +121,7 @@ def ensure_item_doctype(name: str) -> None:
 
 
 def ensure_order_doctypes() -> None:
-	_ensure_doctype(
+	ensure_custom_doctype(
 		ORDER_LINE,
 		[
 			{"fieldname": "item_code", "fieldtype": "Data", "label": "Item Code"},
@@ -135,7 +133,7 @@ def ensure_order_doctypes() -> None:
 		istable=1,
 	)
 	for name in (ORDER, PLAIN_ORDER):
-		_ensure_doctype(
+		ensure_custom_doctype(
 			name,
 			[
 				{"fieldname": "code", "fieldtype": "Data", "label": "Code"},
@@ -154,24 +152,6 @@ def ensure_order_doctypes() -> None:
 				{"fieldname": "lines", "fieldtype": "Table", "label": "Lines", "options": ORDER_LINE},
 			],
 		)
-
-
-def _ensure_doctype(name: str, fields: list[dict], istable: int = 0) -> None:
-	if frappe.db.exists("DocType", name):
-		return
-	frappe.get_doc(
-		{
-			"doctype": "DocType",
-			"name": name,
-			"module": "Integration Hub",
-			"custom": 1,
-			"autoname": "hash",
-			"istable": istable,
-			"fields": fields,
-			"permissions": [] if istable else PERMISSIONS,
-		}
-	).insert()
-	frappe.db.commit()
 
 
 def ensure_subscription(doctype: str, url: str, run_as: str) -> str:

@@ -26,12 +26,13 @@ import sys
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
-from benchmarks.harness import Context, elapsed, row
+from benchmarks.harness import RECORD_FIELDS, Context, elapsed, ensure_custom_doctype, row
 from integration_hub.documents.bulk import bulk_upsert
 from integration_hub.documents.exposure import clear_exposure_cache, get_resource
 from integration_hub.sync import state
 from integration_hub.sync.runner import forget_finished_inserts, run_job
 from tests import remote_site
+from tests.fixtures_doctypes import expose_fully
 
 DOCTYPE = "Hub Benchmark Sync Item"
 RECORDS = 10_000
@@ -47,7 +48,7 @@ PULL_VS_LOCAL = 0.5
 
 
 def run(context: Context) -> list[dict]:
-	ensure_doctype()
+	ensure_custom_doctype(DOCTYPE, RECORD_FIELDS)
 	ensure_resource()
 	context.log(f"bench_sync: preparing a second site with {RECORDS:,} records")
 	with remote_site.remote_site(prefix="ihbenchremote", setup=setup_remote_site) as remote:
@@ -86,47 +87,8 @@ def run(context: Context) -> list[dict]:
 # --- the local side ----------------------------------------------------------------------------------
 
 
-def doctype_definition() -> dict:
-	return {
-		"doctype": "DocType",
-		"name": DOCTYPE,
-		"module": "Integration Hub",
-		"custom": 1,
-		"autoname": "hash",
-		"fields": [
-			{"fieldname": "code", "fieldtype": "Data", "label": "Code", "reqd": 1, "unique": 1},
-			{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
-			{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
-			{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Open\nClosed"},
-			{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
-		],
-		"permissions": [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}],
-	}
-
-
-def ensure_doctype() -> None:
-	if not frappe.db.exists("DocType", DOCTYPE):
-		frappe.get_doc(doctype_definition()).insert()
-		frappe.db.commit()
-
-
 def ensure_resource() -> None:
-	values = {
-		"enabled": 1,
-		"allow_read": 1,
-		"allow_create": 1,
-		"allow_update": 1,
-		"allow_delete": 1,
-		"key_fields": "code",
-		"max_page_size": 1000,
-		"max_batch_size": 1000,
-	}
-	if frappe.db.exists("Hub Resource", DOCTYPE):
-		resource = frappe.get_doc("Hub Resource", DOCTYPE)
-		resource.update(values)
-		resource.save()
-	else:
-		frappe.get_doc({"doctype": "Hub Resource", "document_type": DOCTYPE, **values}).insert()
+	expose_fully(DOCTYPE)
 	frappe.db.commit()
 	clear_exposure_cache()
 
@@ -254,7 +216,7 @@ def fill_remote(name: str) -> dict:
 	frappe.init(site=name, sites_path=os.getcwd())
 	frappe.connect()
 	frappe.set_user("Administrator")
-	ensure_doctype()
+	ensure_custom_doctype(DOCTYPE, RECORD_FIELDS)
 	ensure_resource()
 	if frappe.db.sql(f"select count(*) from `tab{DOCTYPE}`")[0][0] != RECORDS:
 		frappe.db.sql(f"delete from `tab{DOCTYPE}`")

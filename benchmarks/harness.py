@@ -4,18 +4,16 @@ timing helpers and the result-row format. `benchmarks/run` starts `runner.py`, w
 """
 
 import contextlib
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
 import frappe
+
+from tests.web_server import Client, gunicorn
 
 # The user every benchmark acts as, over HTTP and in-process alike, so that all compared paths go
 # through the same permission checks. A System Manager: full rights on what the benchmarks create.
@@ -23,21 +21,6 @@ BENCHMARK_USER = "integration-hub-benchmark@example.com"
 BENCHMARK_ROLE = "System Manager"
 SERVER_WORKERS = 2
 REQUEST_TIMEOUT = 300
-
-
-class Client(requests.Session):
-	"""HTTP client for the site: relative URLs, the site's Host header, optional token auth."""
-
-	def __init__(self, base_url: str, site: str, token: str | None = None) -> None:
-		super().__init__()
-		self.base_url = base_url
-		self.headers["Host"] = site
-		if token:
-			self.headers["Authorization"] = f"token {token}"
-
-	def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
-		kwargs.setdefault("timeout", REQUEST_TIMEOUT)
-		return super().request(method, f"{self.base_url}{url}", *args, **kwargs)
 
 
 @dataclass
@@ -57,7 +40,9 @@ class Context:
 
 	def http(self, authenticated: bool = True) -> Client:
 		"""A client for the site, authenticated as the benchmark user unless `authenticated=False`."""
-		client = Client(self.base_url, self.site, self.token if authenticated else None)
+		client = Client(
+			self.base_url, self.site, self.token if authenticated else None, timeout=REQUEST_TIMEOUT
+		)
 		self._clients.append(client)
 		return client
 
@@ -109,6 +94,36 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
 	return statistics.median(elapsed(fn) for _ in range(repeat))
 
 
+PERMISSIONS = [{"role": BENCHMARK_ROLE, "read": 1, "write": 1, "create": 1, "delete": 1}]
+# A plain record keyed by `code`, as the document and sync benchmarks write.
+RECORD_FIELDS = [
+	{"fieldname": "code", "fieldtype": "Data", "label": "Code", "reqd": 1, "unique": 1},
+	{"fieldname": "title", "fieldtype": "Data", "label": "Title"},
+	{"fieldname": "qty", "fieldtype": "Int", "label": "Quantity"},
+	{"fieldname": "status", "fieldtype": "Select", "label": "Status", "options": "Open\nClosed"},
+	{"fieldname": "notes", "fieldtype": "Small Text", "label": "Notes"},
+]
+
+
+def ensure_custom_doctype(name: str, fields: list[dict], istable: int = 0) -> None:
+	"""A custom DocType of the benchmarks, made once per site (its DDL commits). Commits."""
+	if frappe.db.exists("DocType", name):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "DocType",
+			"name": name,
+			"module": "Integration Hub",
+			"custom": 1,
+			"autoname": "hash",
+			"istable": istable,
+			"fields": fields,
+			"permissions": [] if istable else PERMISSIONS,
+		}
+	).insert()
+	frappe.db.commit()
+
+
 def ensure_benchmark_user() -> str:
 	"""The benchmark user, with a fresh API key and secret; returns `key:secret`. Commits."""
 	if frappe.db.exists("User", BENCHMARK_USER):
@@ -136,57 +151,7 @@ def ensure_benchmark_user() -> str:
 @contextlib.contextmanager
 def web_server(site: str, sites_path: str, log_path: Path) -> Iterator[str]:
 	"""A real Frappe web server (gunicorn, as in production) for the site on 127.0.0.1, stopped on exit."""
-	port = _free_port()
-	gunicorn = Path(sys.executable).parent / "gunicorn"
-	with open(log_path, "wb") as log:
-		process = subprocess.Popen(
-			[
-				str(gunicorn),
-				"--bind",
-				f"127.0.0.1:{port}",
-				"--workers",
-				str(SERVER_WORKERS),
-				"--timeout",
-				str(REQUEST_TIMEOUT),
-				"--graceful-timeout",
-				"5",
-				"frappe.app:application",
-			],
-			cwd=sites_path,
-			stdout=log,
-			stderr=subprocess.STDOUT,
-		)
-	base_url = f"http://127.0.0.1:{port}"
-	try:
-		_wait_until_serving(base_url, site, process, log_path)
+	with gunicorn(
+		site=site, workers=SERVER_WORKERS, request_timeout=REQUEST_TIMEOUT, cwd=sites_path, log_path=log_path
+	) as base_url:
 		yield base_url
-	finally:
-		process.terminate()
-		try:
-			process.wait(timeout=15)
-		except subprocess.TimeoutExpired:
-			process.kill()
-			process.wait()
-
-
-def _free_port() -> int:
-	with socket.socket() as probe:
-		probe.bind(("127.0.0.1", 0))
-		return probe.getsockname()[1]
-
-
-def _wait_until_serving(base_url: str, site: str, process: subprocess.Popen, log_path: Path) -> None:
-	deadline = time.monotonic() + 120
-	while time.monotonic() < deadline:
-		if process.poll() is not None:
-			raise RuntimeError(f"the web server exited with {process.returncode}:\n{_tail(log_path)}")
-		with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-			# The first request of a worker loads the app: slow on a busy machine.
-			requests.get(f"{base_url}/api/method/ping", headers={"Host": site}, timeout=30)
-			return
-		time.sleep(0.2)
-	raise RuntimeError(f"the web server did not answer within 120 seconds:\n{_tail(log_path)}")
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-	return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

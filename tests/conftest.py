@@ -15,15 +15,9 @@ fixtures, never inside a test.
 import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import requests
 from rq import Queue
 
 import frappe
@@ -32,6 +26,7 @@ from frappe.utils.background_jobs import execute_job, get_queue_list, get_redis_
 
 from integration_hub.documents.exposure import clear_exposure_cache
 from tests.fixtures_doctypes import create_test_doctypes
+from tests.web_server import Client, gunicorn
 
 TEST_SAVEPOINT = "integration_hub_test"
 # Where a rollback inside a test goes back to: the test's start, or the start of an in-process API call.
@@ -222,71 +217,11 @@ def _next_job_of_site(site: str):
 	return None
 
 
-def _free_port() -> int:
-	with socket.socket() as probe:
-		probe.bind(("127.0.0.1", 0))
-		return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(site: str) -> Iterator[str]:
 	"""A real Frappe web server (gunicorn, as in production) for this site on 127.0.0.1."""
-	port = _free_port()
-	bench_python = Path(sys.executable)
-	process = subprocess.Popen(
-		[
-			str(bench_python.parent / "gunicorn"),
-			"--bind",
-			f"127.0.0.1:{port}",
-			"--workers",
-			"2",
-			"--timeout",
-			"120",
-			"--graceful-timeout",
-			"5",
-			"frappe.app:application",
-		],
-		cwd=os.getcwd(),
-		stdout=subprocess.DEVNULL,
-		stderr=subprocess.DEVNULL,
-	)
-	base_url = f"http://127.0.0.1:{port}"
-	try:
-		_wait_until_serving(base_url, site, process)
+	with gunicorn(site=site) as base_url:
 		yield base_url
-	finally:
-		process.terminate()
-		try:
-			process.wait(timeout=15)
-		except subprocess.TimeoutExpired:
-			process.kill()
-
-
-def _wait_until_serving(base_url: str, site: str, process: subprocess.Popen) -> None:
-	deadline = time.monotonic() + 180
-	while time.monotonic() < deadline:
-		if process.poll() is not None:
-			raise RuntimeError(f"the test web server exited with {process.returncode}")
-		with contextlib.suppress(requests.RequestException):
-			requests.get(f"{base_url}/api/method/ping", headers={"Host": site}, timeout=30)
-			return
-		time.sleep(0.2)
-	raise RuntimeError("the test web server did not answer within 180 seconds")
-
-
-class Client(requests.Session):
-	"""HTTP client for the test site: relative URLs, the site's Host header, optional token auth."""
-
-	def __init__(self, base_url: str, site: str, token: str | None = None) -> None:
-		super().__init__()
-		self.base_url = base_url
-		self.headers["Host"] = site
-		if token:
-			self.headers["Authorization"] = f"token {token}"
-
-	def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
-		kwargs.setdefault("timeout", 30)
-		return super().request(method, f"{self.base_url}{url}", *args, **kwargs)
 
 
 @pytest.fixture

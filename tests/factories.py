@@ -8,14 +8,36 @@ import factory
 import frappe
 
 
+def field_map_row(row: tuple) -> dict:
+	"""A field map row (sync jobs, inbound endpoints) from (remote_field, local_field, transform,
+	argument, is_key)."""
+	remote_field, local_field, transform, argument, is_key = row
+	return {
+		"remote_field": remote_field,
+		"local_field": local_field,
+		"transform": transform,
+		"transform_argument": argument,
+		"is_key": is_key,
+	}
+
+
+def fieldname_row(fieldname: str) -> dict:
+	return {"fieldname": fieldname}
+
+
 class FrappeFactory(factory.Factory):
 	"""Build a Frappe document and insert it with the current user's permissions."""
 
 	class Meta:
 		abstract = True
 
+	# Child tables a test may pass in short form: (table fieldname, how one value becomes a row).
+	_rows: tuple = ()
+
 	@classmethod
 	def _build(cls, model_class, *args, **kwargs):
+		for table, make_row in cls._rows:
+			kwargs[table] = [make_row(value) for value in kwargs.get(table) or ()]
 		return frappe.get_doc({"doctype": cls._meta.model, **kwargs})
 
 	@classmethod
@@ -32,14 +54,7 @@ class UserFactory(FrappeFactory):
 	send_welcome_email = 0
 	user_type = "System User"
 	roles = factory.LazyFunction(list)
-
-	@classmethod
-	def _build(cls, model_class, *args, **kwargs):
-		roles = kwargs.pop("roles")
-		user = super()._build(model_class, *args, **kwargs)
-		for role in roles:
-			user.append("roles", {"role": role})
-		return user
+	_rows = (("roles", lambda role: {"role": role}),)
 
 
 class ToDoFactory(FrappeFactory):
@@ -72,14 +87,7 @@ class HubResourceFactory(FrappeFactory):
 	allow_delete = 1
 	key_fields = "code"
 	fields = factory.LazyFunction(list)
-
-	@classmethod
-	def _build(cls, model_class, *args, **kwargs):
-		fields = kwargs.pop("fields")
-		resource = super()._build(model_class, *args, **kwargs)
-		for fieldname in fields:
-			resource.append("fields", {"fieldname": fieldname})
-		return resource
+	_rows = (("fields", fieldname_row),)
 
 
 class CategoryFactory(FrappeFactory):
@@ -122,14 +130,7 @@ class HubSubscriptionFactory(FrappeFactory):
 	send_on_delete = 1
 	timeout_seconds = 5
 	fields = factory.LazyFunction(list)
-
-	@classmethod
-	def _build(cls, model_class, *args, **kwargs):
-		fields = kwargs.pop("fields")
-		subscription = super()._build(model_class, *args, **kwargs)
-		for fieldname in fields:
-			subscription.append("fields", {"fieldname": fieldname})
-		return subscription
+	_rows = (("fields", fieldname_row),)
 
 
 class HubConnectionFactory(FrappeFactory):
@@ -168,22 +169,7 @@ class HubSyncJobFactory(FrappeFactory):
 		lambda: [("code", "code", "", "", 1), ("title", "title", "", "", 0), ("qty", "qty", "", "", 0)]
 	)
 
-	@classmethod
-	def _build(cls, model_class, *args, **kwargs):
-		rows = kwargs.pop("field_map")
-		job = super()._build(model_class, *args, **kwargs)
-		for remote_field, local_field, transform, argument, is_key in rows:
-			job.append(
-				"field_map",
-				{
-					"remote_field": remote_field,
-					"local_field": local_field,
-					"transform": transform,
-					"transform_argument": argument,
-					"is_key": is_key,
-				},
-			)
-		return job
+	_rows = (("field_map", field_map_row),)
 
 
 class HubAPIKeyFactory(FrappeFactory):
@@ -196,14 +182,6 @@ class HubAPIKeyFactory(FrappeFactory):
 	enabled = 1
 	rate_limit_per_minute = 0
 	scopes = factory.LazyFunction(list)
-
-	@classmethod
-	def _build(cls, model_class, *args, **kwargs):
-		scopes = kwargs.pop("scopes")
-		key = super()._build(model_class, *args, **kwargs)
-		for scope in scopes:
-			key.append("scopes", scope)
-		return key
 
 
 class HubInboundEndpointFactory(FrappeFactory):
@@ -228,19 +206,4 @@ class HubInboundEndpointFactory(FrappeFactory):
 		lambda: [("code", "code", "", "", 1), ("title", "title", "", "", 0), ("qty", "qty", "int", "", 0)]
 	)
 
-	@classmethod
-	def _build(cls, model_class, *args, **kwargs):
-		rows = kwargs.pop("field_map")
-		endpoint = super()._build(model_class, *args, **kwargs)
-		for remote_field, local_field, transform, argument, is_key in rows:
-			endpoint.append(
-				"field_map",
-				{
-					"remote_field": remote_field,
-					"local_field": local_field,
-					"transform": transform,
-					"transform_argument": argument,
-					"is_key": is_key,
-				},
-			)
-		return endpoint
+	_rows = (("field_map", field_map_row),)

@@ -15,6 +15,25 @@ READER_ROLE = "Hub Test Reader"
 AUDITOR_ROLE = "Hub Test Auditor"
 
 
+def expose_fully(doctype: str) -> None:
+	"""Expose every field and operation of a DocType keyed by `code`, with the largest pages and
+	batches (the remote site of the sync tests, the benchmarks)."""
+	values = {
+		"enabled": 1,
+		"allow_read": 1,
+		"allow_create": 1,
+		"allow_update": 1,
+		"allow_delete": 1,
+		"key_fields": "code",
+		"max_page_size": 1000,
+		"max_batch_size": 1000,
+	}
+	if frappe.db.exists("Hub Resource", doctype):
+		frappe.get_doc("Hub Resource", doctype).update(values).save()
+	else:
+		frappe.get_doc({"doctype": "Hub Resource", "document_type": doctype, **values}).insert()
+
+
 def create_test_doctypes() -> None:
 	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE):
 		if not frappe.db.exists("Role", role):

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import pymysql
 import requests
+
+from tests.web_server import gunicorn
 
 REPO = Path(__file__).resolve().parent.parent
 PLAIN_ITEM = "Hub Plain Item"
@@ -151,50 +152,18 @@ def setup_site(name: str) -> dict:
 	return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-	with socket.socket() as probe:
-		probe.bind(("127.0.0.1", 0))
-		return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(name: str, workers: int = 2, log_path: Path | None = None) -> Iterator[str]:
 	"""gunicorn serving the site (whatever the Host header) on 127.0.0.1; stopped on exit."""
-	port = _free_port()
-	gunicorn = Path(_python()).parent / "gunicorn"
-	log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-	process = subprocess.Popen(
-		[
-			str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", str(SERVER_TIMEOUT),
-			"--graceful-timeout", "5", "tests.remote_wsgi:application",
-		],
+	with gunicorn(
+		app="tests.remote_wsgi:application",
+		workers=workers,
+		request_timeout=SERVER_TIMEOUT,
 		cwd=_sites_path(),
 		env={**_env(), "INTEGRATION_HUB_SERVED_SITE": name},
-		stdout=log,
-		stderr=subprocess.STDOUT,
-	)  # fmt: skip
-	base_url = f"http://127.0.0.1:{port}"
-	try:
-		deadline = time.monotonic() + 120
-		while True:
-			if process.poll() is not None:
-				raise RuntimeError(f"the remote site's web server exited with {process.returncode}")
-			with contextlib.suppress(requests.RequestException):
-				requests.get(f"{base_url}/api/method/ping", timeout=30)
-				break
-			if time.monotonic() > deadline:
-				raise RuntimeError("the remote site's web server did not answer within 120 seconds")
-			time.sleep(0.2)
+		log_path=log_path,
+	) as base_url:
 		yield base_url
-	finally:
-		process.terminate()
-		try:
-			process.wait(timeout=15)
-		except subprocess.TimeoutExpired:
-			process.kill()
-			process.wait()
-		if log_path:
-			log.close()
 
 
 @contextlib.contextmanager
@@ -222,29 +191,14 @@ def remote_site(prefix: str = "ihremote", setup=None) -> Iterator[RemoteSite]:
 def setup(name: str) -> dict:
 	import frappe
 
-	from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, create_test_doctypes
+	from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, create_test_doctypes, expose_fully
 
 	frappe.init(site=name, sites_path=os.getcwd())
 	frappe.connect()
 	frappe.set_user("Administrator")
 	create_test_doctypes()
 	_plain_item_doctype(EDITOR_ROLE)
-	if frappe.db.exists("Hub Resource", ITEM):
-		frappe.delete_doc("Hub Resource", ITEM, force=True)
-	frappe.get_doc(
-		{
-			"doctype": "Hub Resource",
-			"document_type": ITEM,
-			"enabled": 1,
-			"allow_read": 1,
-			"allow_create": 1,
-			"allow_update": 1,
-			"allow_delete": 1,
-			"key_fields": "code",
-			"max_page_size": 1000,
-			"max_batch_size": 1000,
-		}
-	).insert()
+	expose_fully(ITEM)
 	sync_user = _user(SYNC_USER, [EDITOR_ROLE])
 	tokens = {"sync_token": _token(sync_user), "admin_token": _token(frappe.get_doc("User", "Administrator"))}
 	frappe.db.commit()
