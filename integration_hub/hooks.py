@@ -39,7 +39,9 @@ scheduler_events = {
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
 	"daily": ["integration_hub.tasks.prune_change_log"],
 	# "all" runs every 4 minutes by default; sync jobs are due on any minute, webhooks are swept every minute.
-	"cron": {"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs", "integration_hub.events.jobs.sweep"]},
+	"cron": {
+		"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs", "integration_hub.events.jobs.sweep"]
+	},
 }
 
 # Retention through Log Settings (days, changeable there); events go with their deliveries.

@@ -11,7 +11,7 @@ from tests.factories import (
 	UserFactory,
 	UserPermissionFactory,
 )
-from tests.fixtures_doctypes import AUDITOR_ROLE, EDITOR_ROLE, ITEM, READER_ROLE
+from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, READER_ROLE
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from frappe.utils.scheduler import is_dormant, schedule_jobs_based_on_activity
 
 from integration_hub.events import activity, jobs
 from tests.factories import HubSubscriptionFactory, ItemFactory
-from tests.test_events import Receiver, commit_and_deliver, deliveries, no_delivery_job_pending
+from tests.test_events import Receiver, commit_and_deliver, deliveries
 
 SWEEP_IN_ANOTHER_PROCESS = """
 import sys

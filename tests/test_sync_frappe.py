@@ -6,7 +6,6 @@ it is reached as on a Frappe site without the app, through /api/resource."""
 import json
 
 import pytest
-import requests
 
 import frappe
 

@@ -94,7 +94,9 @@ def upsert(doctype: str, data: JSONValue = None, key: JSONValue = None) -> dict:
 def bulk_upsert(doctype: str, records: JSONValue = None, key: JSONValue = None, atomic: bool = False) -> dict:
 	resource = get_resource(doctype)
 	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
-	results = bulk_upsert_records(resource, json_argument(records, "records", types=(list,)), key_fields, atomic)
+	results = bulk_upsert_records(
+		resource, json_argument(records, "records", types=(list,)), key_fields, atomic
+	)
 	return {"results": results}
 
 

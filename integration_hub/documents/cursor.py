@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 
-import frappe
 from frappe import _
 from frappe.utils.password import get_encryption_key
 

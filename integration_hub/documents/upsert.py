@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import frappe
 from frappe import _
 from frappe.model import numeric_fieldtypes, table_fields
-from frappe.utils import cint, flt, get_datetime, getdate
+from frappe.utils import flt, get_datetime, getdate
 from frappe.utils.data import cast as cast_fieldtype
 
 from integration_hub.documents.exposure import Resource, authorize

@@ -1,7 +1,5 @@
 """Scoped API keys over real HTTP: scopes, revocation, expiry, hashing, rate limits, input limits."""
 
-import json
-
 import pytest
 
 import frappe
