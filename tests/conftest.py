@@ -25,6 +25,7 @@ from frappe.database.database import Database
 from frappe.utils.background_jobs import execute_job, get_queue_list, get_redis_conn
 
 from integration_hub.documents.exposure import clear_exposure_cache
+from integration_hub.events.outbox import delivery_job_started
 from tests.fixtures_doctypes import create_test_doctypes
 from tests.web_server import Client, gunicorn
 
@@ -188,6 +189,9 @@ def run_background_jobs(site: str) -> Callable[[], int]:
 
 	while (stale := _next_job_of_site(site)) is not None:  # queued before this test (e.g. by migrate)
 		stale.delete()
+	# A dropped delivery job, or one a worker process of an earlier test has not started, must not
+	# swallow this test's trigger: commits queue a delivery job only while none is marked as queued.
+	delivery_job_started()
 
 	def run() -> int:
 		ran = 0
