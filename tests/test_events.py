@@ -739,7 +739,10 @@ def test_redirects_are_not_followed(subscription, receiver, run_background_jobs)
 	commit_and_deliver(run_background_jobs)
 
 	assert [r.path for r in receiver.received] == ["/hook"]
-	assert deliveries(subscription.name)[0].status == "Failed"
+	[delivery] = deliveries(subscription.name)
+	assert delivery.status == "Failed"
+	[attempt] = frappe.get_doc("Hub Delivery", delivery.name).attempts
+	assert attempt.status_code == 302, "the redirect is the receiver's answer, recorded as such"
 
 
 def test_a_slow_endpoint_times_out(receiver, run_background_jobs):

@@ -9,10 +9,12 @@ import pytest
 
 import frappe
 
+from integration_hub import http_client
 from integration_hub.http_client import (
 	ALLOW_PRIVATE_ENDPOINTS,
 	OutboundRequestRefused,
 	check_url,
+	is_public_address,
 	outbound_session,
 )
 from integration_hub.install import INTEGRATION_MANAGER
@@ -246,6 +248,53 @@ def test_a_name_that_rebinds_to_a_private_address_is_refused_when_called(monkeyp
 		):
 			session.get(url)
 	assert rest.requests == [], "nothing reached the private address"
+
+
+def test_the_guard_tries_each_checked_address_in_turn(monkeypatch):
+	"""As urllib3 does on its own: the first address refuses the connection, the second answers."""
+	real_getaddrinfo = socket.getaddrinfo
+
+	def two_addresses(host, port, *args, **kwargs):
+		if host != "twice.invalid":
+			return real_getaddrinfo(host, port, *args, **kwargs)
+		return [
+			(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+			for address in ("127.0.0.2", "127.0.0.1")
+		]
+
+	monkeypatch.setitem(frappe.local.conf, ALLOW_PRIVATE_ENDPOINTS, False)
+	monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+	# Loopback stands in for two public addresses here; the server listens on 127.0.0.1 only.
+	monkeypatch.setattr(http_client, "is_public_address", lambda address: address.startswith("127."))
+	with rest_server() as rest, outbound_session() as session:
+		response = session.get(f"http://twice.invalid:{rest.base_url.rsplit(':', 1)[1]}/v1/items")
+	assert response.status_code == 401 and rest.requests == ["/v1/items"], (
+		"reached through the second address"
+	)
+
+
+@pytest.mark.parametrize(
+	"address, public",
+	[
+		("8.8.8.8", True),
+		("2606:4700:4700::1111", True),
+		("::ffff:8.8.8.8", True),
+		("64:ff9b::808:808", True),  # NAT64 form of 8.8.8.8
+		("127.0.0.1", False),
+		("100.64.0.1", False),
+		("169.254.169.254", False),
+		("0.0.0.0", False),
+		("224.0.0.1", False),
+		("::1", False),
+		("fe80::1%eth0", False),
+		("::ffff:10.0.0.1", False),
+		("2002:7f00:1::1", False),  # 6to4 form of 127.0.0.1
+		("64:ff9b::a00:1", False),  # NAT64 form of 10.0.0.1
+		("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo, client 192.0.2.45
+	],
+)
+def test_ipv6_forms_of_ipv4_addresses_are_judged_by_the_address_they_reach(address, public):
+	assert is_public_address(address) is public
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/", "http://"])

@@ -101,7 +101,7 @@ class Sender:
 	"""Sends deliveries over one keep-alive session; use as a context manager."""
 
 	def __init__(self) -> None:
-		self.session = outbound_session(max_redirects=0)  # a receiver answers; it does not redirect
+		self.session = outbound_session(follow_redirects=False)  # a receiver answers; it does not redirect
 		self._endpoints: dict[str, Endpoint] = {}
 		self._healthy_until: dict[str, float] = {}  # subscriptions this sender recently recorded healthy
 
