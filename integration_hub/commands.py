@@ -122,18 +122,27 @@ def recover(context, subscription, since):
 
 @contextmanager
 def sync_progress_bar(job: str):
-	"""A progress bar moved by the runner after each committed page, with the run's counts beside it
-	(on a terminal; elsewhere click prints the label once)."""
+	"""A progress bar moved by the runner after each committed page, with the records read beside it
+	(on a terminal; elsewhere click prints the label once). The summary follows the run."""
 	with click.progressbar(
-		length=100,
-		label=f"{job}: syncing",
-		item_show_func=lambda progress: progress.description if progress else None,
+		length=100, label=f"{job}: syncing", width=30, item_show_func=_records_read
 	) as bar:
 
 		def advance(progress) -> None:
 			bar.update(round(progress.percent) - bar.pos, progress)
+			bar.render_progress()  # also when the percentage did not move: the count did
 
 		yield advance
+
+
+def _records_read(progress) -> str | None:
+	if progress is None:
+		return None
+	return (
+		f"{progress.records_read:,} of {progress.total:,} read"
+		if progress.total
+		else f"{progress.records_read:,} read"
+	)
 
 
 def _fail(message: str):

@@ -27,6 +27,7 @@ def expose_fully(doctype: str) -> None:
 		"key_fields": "code",
 		"max_page_size": 1000,
 		"max_batch_size": 1000,
+		"fields": [],  # no allowlist: every field
 	}
 	if frappe.db.exists("Hub Resource", doctype):
 		frappe.get_doc("Hub Resource", doctype).update(values).save()

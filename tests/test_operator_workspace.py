@@ -114,10 +114,21 @@ def test_the_workspace_links_every_hub_doctype_card_and_chart(site):
 
 
 def delete_shipped_records() -> None:
+	"""Delete the records and their child rows (migrate inserts the rows again with a record that is
+	missing, next to any left behind)."""
 	for doctype in ("Number Card", "Dashboard Chart", "Dashboard Chart Source", "Workspace"):
+		tables = [df.options for df in frappe.get_meta(doctype).get_table_fields()]
 		for name in shipped(doctype):
+			for table in tables:
+				frappe.db.delete(table, {"parent": name, "parenttype": doctype})
 			frappe.db.delete(doctype, {"name": name})
-	frappe.db.delete("Workspace Shortcut", {"parent": WORKSPACE})
+
+
+def child_rows(doctype: str, name: str) -> dict[str, int]:
+	return {
+		df.fieldname: len(frappe.get_doc(doctype, name).get(df.fieldname))
+		for df in frappe.get_meta(doctype).get_table_fields()
+	}
 
 
 def committed_row(doctype: str, name: str) -> bool:
@@ -126,6 +137,7 @@ def committed_row(doctype: str, name: str) -> bool:
 
 def test_bench_migrate_puts_back_deleted_records(site, committed):
 	"""A real `bench migrate` in its own process, on the site with the records deleted and committed."""
+	installed_rows = child_rows("Workspace", WORKSPACE)
 	delete_shipped_records()
 	committed.on_cleanup(migrate_module)  # whatever happens below, leave the site as installed
 	committed.commit()  # a real commit: from here this connection holds no lock migrate could wait on
@@ -147,13 +159,16 @@ def test_bench_migrate_puts_back_deleted_records(site, committed):
 	assert not missing, f"not put back by migrate: {missing}"
 	shortcuts = read_committed("select link_to from `tabWorkspace Shortcut` where parent = %s", (WORKSPACE,))
 	assert hub_doctypes() <= {link_to for (link_to,) in shortcuts}
+	assert child_rows("Workspace", WORKSPACE) == installed_rows, "the workspace's rows, each once"
 
 
 def test_the_dashboard_sync_run_by_migrate_puts_back_deleted_records(site):
+	installed_rows = child_rows("Workspace", WORKSPACE)
 	delete_shipped_records()
 	assert not frappe.db.exists("Workspace", WORKSPACE)
 
 	migrate_module()
+	assert child_rows("Workspace", WORKSPACE) == installed_rows
 
 	for doctype in KINDS:
 		for name in shipped(doctype):

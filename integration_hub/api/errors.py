@@ -60,12 +60,12 @@ def _problem_from_frappe_response(status: int) -> Problem:
 	local_response = getattr(frappe.local, "response", None) or {}
 	exc_type = local_response.get("exc_type") or ""
 	status, code, title = FRAMEWORK_ERRORS.get(exc_type) or _by_status(status)
-	if status == 403 and frappe.session.user in (None, "", "Guest"):
+	guest_refused = status == 403 and frappe.session.user in (None, "", "Guest")
+	if guest_refused:
 		status, code, title = 401, "NOT_AUTHENTICATED", "Not authenticated"
-	if status == 401:
-		detail = authentication_hint()
-	else:
-		detail = title if status >= 500 else (_first_server_message(local_response) or title)
+	detail = title if status >= 500 else (_first_server_message(local_response) or title)
+	if status == 401 and (guest_refused or detail == title):
+		detail = authentication_hint()  # Frappe's own text says nothing useful ("not whitelisted", or none)
 	return Problem(status, code, title, detail, [], exc_type)
 
 

@@ -293,7 +293,12 @@ class RunLog:
 			description=progress.description,
 		)
 		if self.on_progress:
-			self.on_progress(progress)
+			try:
+				self.on_progress(progress)
+			except Exception:
+				# A display that fails (a closed pipe) must not fail a run whose pages are committed.
+				frappe.logger("integration_hub").warning("sync progress callback failed", exc_info=True)
+				self.on_progress = None
 
 	def publish_finished(self) -> None:
 		frappe.publish_realtime(
