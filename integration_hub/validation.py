@@ -3,6 +3,7 @@ DocType (Hub Resource, Hub Subscription) and field maps (Hub Sync Job, Hub Inbou
 the Hub Sync Field Map table). Each check says which row is wrong and why."""
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import frappe
 from frappe import _
@@ -31,11 +32,13 @@ def check_field_rows(
 	rows: Iterable,
 	attribute: str,
 	doctype: str,
-	allowed: Callable[[str], bool],
 	title: str,
+	allowed: Callable[[str], bool] | None = None,
 	repeated: str | None = None,
 ) -> None:
-	"""Each row's `attribute` (stripped in place) must be an `allowed` field of `doctype`, listed once."""
+	"""Each row's `attribute` (stripped in place) must be an `allowed` field of `doctype` (default: any
+	field holding a value, is_value_field), listed once."""
+	allowed = allowed or partial(is_value_field, frappe.get_meta(doctype))
 	seen = set()
 	for row in rows:
 		fieldname = (row.get(attribute) or "").strip()
@@ -60,8 +63,8 @@ def check_field_map(rows: list, doctype: str) -> None:
 		rows,
 		"local_field",
 		doctype,
-		lambda fieldname: fieldname == "name" or is_value_field(meta, fieldname, standard=False),
 		title=_("Invalid field map"),
+		allowed=lambda fieldname: fieldname == "name" or is_value_field(meta, fieldname, standard=False),
 		repeated=_("Row {0}: {1} is mapped twice"),
 	)
 	for row in rows:

@@ -65,8 +65,19 @@ def connection_session(connection) -> requests.Session:
 	return session
 
 
-def base_url(connection) -> str:
-	return (connection.base_url or "").rstrip("/")
+class RemoteClient:
+	"""A Hub Connection's authenticated session and base URL; close it when done."""
+
+	def __init__(self, connection, session: requests.Session | None = None) -> None:
+		self.connection = connection
+		self.session = session or connection_session(connection)
+		self.base = (connection.base_url or "").rstrip("/")
+
+	def close(self) -> None:
+		self.session.close()
+
+	def url(self, path: str) -> str:
+		return f"{self.base}/{(path or '').lstrip('/')}"
 
 
 def send(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:

@@ -19,10 +19,9 @@ from frappe.utils import get_datetime
 
 from integration_hub.sync.clients.base import (
 	Page,
+	RemoteClient,
 	RemoteEntry,
 	RemoteError,
-	base_url,
-	connection_session,
 	error_text,
 	json_body,
 	send,
@@ -34,15 +33,7 @@ REMOTE_LIST_LIMIT = 1000  # the most a remote list page returns
 RUN_LEVEL_STATUSES = (401, 429, 502, 503, 504)
 
 
-class FrappeClient:
-	def __init__(self, connection, session: requests.Session | None = None) -> None:
-		self.connection = connection
-		self.session = session or connection_session(connection)
-		self.base = base_url(connection)
-
-	def close(self) -> None:
-		self.session.close()
-
+class FrappeClient(RemoteClient):
 	# --- transport ----------------------------------------------------------------------------
 
 	def method(

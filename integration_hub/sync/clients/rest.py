@@ -7,16 +7,13 @@ parameter: the endpoint must return records after it, oldest first) or a next-pa
 the response. Generic REST sources carry no deletions.
 """
 
-import requests
-
 from frappe import _
 
 from integration_hub.sync.clients.base import (
 	Page,
+	RemoteClient,
 	RemoteEntry,
 	RemoteError,
-	base_url,
-	connection_session,
 	error_text,
 	json_body,
 	send,
@@ -24,18 +21,7 @@ from integration_hub.sync.clients.base import (
 from integration_hub.sync.mapping import get_path
 
 
-class RestClient:
-	def __init__(self, connection, session: requests.Session | None = None) -> None:
-		self.connection = connection
-		self.session = session or connection_session(connection)
-		self.base = base_url(connection)
-
-	def close(self) -> None:
-		self.session.close()
-
-	def url(self, path: str) -> str:
-		return f"{self.base}/{(path or '').lstrip('/')}"
-
+class RestClient(RemoteClient):
 	def get(self, path: str, params: dict | None = None) -> object:
 		response = send(self.session, "GET", self.url(path), params=params)
 		if response.status_code >= 400:

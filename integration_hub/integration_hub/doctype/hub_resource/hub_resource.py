@@ -75,14 +75,7 @@ class HubResource(Document):
 		self.key_fields = ", ".join(parse_key_fields(self.key_fields)) if self.key_fields else None
 
 	def validate_exposed_fields(self):
-		meta = frappe.get_meta(self.document_type)
-		check_field_rows(
-			self.fields,
-			"fieldname",
-			self.document_type,
-			lambda fieldname: is_value_field(meta, fieldname),
-			title=_("Invalid exposed field"),
-		)
+		check_field_rows(self.fields, "fieldname", self.document_type, title=_("Invalid exposed field"))
 
 	def validate_limits(self):
 		for fieldname, upper in (("max_page_size", PAGE_SIZE_LIMIT), ("max_batch_size", BATCH_SIZE_LIMIT)):

@@ -12,7 +12,7 @@ from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
 from integration_hub.events.subscriptions import clear_subscription_cache_at_transaction_end
 from integration_hub.http_client import OutboundRequestRefused, check_url
-from integration_hub.validation import check_field_rows, is_value_field
+from integration_hub.validation import check_field_rows
 
 # The hub's own records: an event about them would describe the hub writing itself.
 UNSUBSCRIBABLE = ("Hub Event", "Hub Delivery", "Hub Delivery Attempt", "Hub Change", "Hub Idempotency Key")
@@ -84,14 +84,7 @@ class HubSubscription(Document):
 				frappe.throw(str(e), exc=OutboundRequestRefused, title=_("Endpoint not allowed"))
 
 	def validate_fields(self):
-		meta = frappe.get_meta(self.document_type)
-		check_field_rows(
-			self.fields,
-			"fieldname",
-			self.document_type,
-			lambda fieldname: is_value_field(meta, fieldname),
-			title=_("Invalid payload field"),
-		)
+		check_field_rows(self.fields, "fieldname", self.document_type, title=_("Invalid payload field"))
 
 	def validate_condition(self):
 		# Syntax and the safe-eval rules only: an empty document could fail a condition that is fine.
