@@ -159,6 +159,7 @@ def ensure_subscription(doctype: str, url: str, run_as: str) -> str:
 	doc = frappe.get_doc("Hub Subscription", name) if name else frappe.new_doc("Hub Subscription")
 	doc.update(
 		{
+			"subscription_name": f"Benchmark {doctype}",
 			"document_type": doctype,
 			"endpoint_url": url,
 			"run_as": run_as,

@@ -121,6 +121,7 @@ class HubSubscriptionFactory(FrappeFactory):
 	class Meta:
 		model = "Hub Subscription"
 
+	subscription_name = factory.Sequence(lambda n: f"Subscription {n} {frappe.generate_hash(length=6)}")
 	endpoint_url = "http://127.0.0.1:9/unused"
 	document_type = "Hub Test Item"
 	run_as = "Administrator"

@@ -854,6 +854,29 @@ def test_the_hubs_own_records_cannot_be_subscribed():
 		HubSubscriptionFactory(document_type="Hub Delivery")
 
 
+def test_a_subscription_is_named_by_its_subscription_name():
+	subscription = HubSubscriptionFactory(subscription_name="Orders to CRM")
+	assert subscription.name == "Orders to CRM"
+	with pytest.raises(frappe.DuplicateEntryError):
+		HubSubscriptionFactory(subscription_name="Orders to CRM")
+
+
+def test_the_patch_names_subscriptions_made_before_subscription_name_existed():
+	from integration_hub.patches.v0_1 import name_existing_subscriptions
+
+	subscription = HubSubscriptionFactory()
+	frappe.db.sql(
+		"update `tabHub Subscription` set subscription_name = null where name = %s", subscription.name
+	)
+
+	name_existing_subscriptions.execute()
+
+	assert (
+		frappe.db.get_value("Hub Subscription", subscription.name, "subscription_name") == subscription.name
+	)
+	frappe.get_doc("Hub Subscription", subscription.name).save()  # valid again without filling the field
+
+
 # --- scheduling and retention -----------------------------------------------------------------
 
 

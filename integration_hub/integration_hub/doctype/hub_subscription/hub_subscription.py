@@ -53,6 +53,7 @@ class HubSubscription(Document):
 		send_on_submit: DF.Check
 		send_on_update: DF.Check
 		status: DF.Literal["Active", "Disabled"]
+		subscription_name: DF.Data
 		timeout_seconds: DF.Int
 	# end: auto-generated types
 
