@@ -10,3 +10,20 @@ def ensure_roles() -> None:
 		frappe.get_doc(
 			{"doctype": "Role", "role_name": INTEGRATION_MANAGER, "desk_access": 1, "is_custom": 0}
 		).insert(ignore_permissions=True)
+
+
+NAME_SEQUENCE_CACHE = 1000
+
+
+def cache_name_sequence(doctype: str) -> None:
+	"""Let an autoincrement DocType's name sequence hand out numbers from memory.
+
+	Frappe creates these sequences with NOCACHE (a restored backup then continues without a gap), which
+	makes every insert also write the sequence's row: a second write, on one row every writer shares.
+	The hub's log DocTypes are written with each subscribed or exposed document change, where that
+	write is a measurable part of the cost; their numbers only need to increase, so a gap after a
+	restart or a restore is harmless. MariaDB only (Postgres caches per connection)."""
+	if frappe.db.db_type != "mariadb":
+		return
+	sequence = frappe.scrub(f"{doctype}_id_seq")
+	frappe.db.sql_ddl(f"alter sequence `{sequence}` cache {NAME_SEQUENCE_CACHE}")

@@ -4,6 +4,7 @@ import frappe
 
 import integration_hub
 from integration_hub.api import v1
+from integration_hub.install import NAME_SEQUENCE_CACHE
 from tests.factories import ToDoFactory, UserFactory, issue_api_token
 
 ROLLED_BACK_MARKER = "harness rollback marker: this ToDo must not survive its test"
@@ -11,6 +12,13 @@ ROLLED_BACK_MARKER = "harness rollback marker: this ToDo must not survive its te
 
 def test_app_is_installed_on_the_site():
 	assert "integration_hub" in frappe.get_installed_apps()
+
+
+def test_the_hub_log_sequences_are_cached():
+	"""Installing sets the name sequences of the hub's log DocTypes to hand out numbers from memory."""
+	for sequence in ("hub_delivery_id_seq", "hub_change_id_seq"):
+		[(_, definition)] = frappe.db.sql(f"show create sequence `{sequence}`")
+		assert f"cache {NAME_SEQUENCE_CACHE}" in definition, definition
 
 
 def test_ping_answers_the_caller_in_process(as_user):

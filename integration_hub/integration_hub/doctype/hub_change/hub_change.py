@@ -4,6 +4,8 @@
 import frappe
 from frappe.model.document import Document
 
+from integration_hub.install import cache_name_sequence
+
 
 class HubChange(Document):
 	# begin: auto-generated types
@@ -29,3 +31,4 @@ class HubChange(Document):
 def on_doctype_update():
 	# The change feed reads one DocType's changes in position order.
 	frappe.db.add_index("Hub Change", ["ref_doctype", "seq"])
+	cache_name_sequence("Hub Change")

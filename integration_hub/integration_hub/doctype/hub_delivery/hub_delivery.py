@@ -5,6 +5,7 @@ import frappe
 from frappe.model.document import Document
 
 from integration_hub.events import retention
+from integration_hub.install import cache_name_sequence
 
 
 class HubDelivery(Document):
@@ -55,3 +56,4 @@ def on_doctype_update():
 	# table on it would only slow the writes on the hot path of every subscribed document change.
 	if frappe.db.get_column_index("tabHub Delivery", "modified", unique=False):
 		frappe.db.sql_ddl("alter table `tabHub Delivery` drop index `modified`")
+	cache_name_sequence("Hub Delivery")
