@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 import frappe
 from frappe import _
 
-from integration_hub.api.errors import response_for_exception
+from integration_hub.api.errors import response_for_exception, response_json
 from integration_hub.documents import idempotency
 from integration_hub.exceptions import BadRequest
 
@@ -82,7 +82,7 @@ def _run_idempotently(fn, key: str, args: tuple, kwargs: dict) -> Response:
 
 
 def json_response(data: object, status: int = 200) -> Response:
-	return Response(frappe.as_json(data, indent=None), status=status, mimetype="application/json")
+	return Response(response_json(data), status=status, mimetype="application/json")
 
 
 def _stored_response(status: int, body: str, replayed: bool) -> Response:

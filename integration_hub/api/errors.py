@@ -10,6 +10,7 @@ import json
 from werkzeug.wrappers import Response
 
 import frappe
+from frappe.utils.response import json_handler
 
 from integration_hub.exceptions import (
 	FRAMEWORK_ERRORS,
@@ -23,8 +24,13 @@ API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 PROBLEM_JSON = "application/problem+json"
 
 
+def response_json(data: object) -> str:
+	"""A response body as Frappe writes its own: compact, keys in the order given."""
+	return json.dumps(data, default=json_handler, separators=(",", ":"))
+
+
 def problem_response(problem: Problem, headers: dict | None = None) -> Response:
-	response = Response(json.dumps(problem.as_dict()), status=problem.status, mimetype=PROBLEM_JSON)
+	response = Response(response_json(problem.as_dict()), status=problem.status, mimetype=PROBLEM_JSON)
 	for name, value in (headers or {}).items():
 		response.headers[name] = value
 	return response
@@ -51,7 +57,7 @@ def render_framework_errors(response: Response | None = None, request=None) -> N
 			response.headers["Retry-After"] = str(remembered.retry_after)
 	else:
 		problem = _problem_from_frappe_response(response.status_code)
-	response.set_data(json.dumps(problem.as_dict()))
+	response.set_data(response_json(problem.as_dict()))
 	response.status_code = problem.status
 	response.mimetype = PROBLEM_JSON
 
