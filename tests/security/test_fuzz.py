@@ -2,7 +2,8 @@
 argument of every document endpoint, over real HTTP. The API must answer with a problem+json 4xx (or
 a plain success where the input happens to be valid for a read, or an empty bulk batch), never a 5xx,
 and never change the database: the writes below can never form a valid record (the key field is never
-sent).
+sent), and the two records a delete could name by a `key` of other fields are alike in all of them, so
+such a key is ambiguous (409), never one record.
 """
 
 import json
@@ -109,7 +110,8 @@ ENDPOINTS = {
 @pytest.fixture
 def fuzz_client(committed, http):
 	committed.track(HubResourceFactory())
-	committed.track(ItemFactory(code="FUZZ-KEEP"))
+	for code in ("FUZZ-KEEP-1", "FUZZ-KEEP-2"):
+		committed.track(ItemFactory(code=code, title="Fuzz", qty=1))
 	editor = committed.track(UserFactory(roles=[EDITOR_ROLE]))
 	token = issue_api_token(editor)
 	update_site_config("integration_hub_rate_limit_per_minute", 1_000_000)
