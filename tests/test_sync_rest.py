@@ -8,9 +8,11 @@ import pytest
 import frappe
 from frappe.utils import get_system_timezone
 
+from integration_hub.documents.bulk import records_with_new_keys
 from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS
 from integration_hub.sync import state
-from integration_hub.sync.runner import run_job
+from integration_hub.sync.mapping import FieldMap
+from integration_hub.sync.runner import job_resource, run_job
 from tests.factories import CategoryFactory, HubConnectionFactory, HubSyncJobFactory, UserFactory
 from tests.fixtures_doctypes import ITEM, READER_ROLE
 from tests.rest_server import TOKEN, rest_server
@@ -110,6 +112,24 @@ def test_first_run_copies_everything_and_the_second_only_what_changed(rest, pref
 	assert rest.requests[0] == "/v1/items?limit=2&after=5", "the second run starts where the first one ended"
 	assert local_items(prefix)[f"{prefix}002"].title == "WIDGET TWO"
 	assert saved_cursor(job.name) == {"kind": "rest", "cursor": 7}
+
+
+def test_two_remote_records_with_one_key_in_a_page_write_one_local_document(rest, prefix, category):
+	"""The page's keys are checked in one query and both records look new; the unique index refuses the
+	second insert, which is then looked up and applied as an update."""
+	add_records(rest, prefix, category, [1, 2], sku=f"{prefix}SAME")
+	rest.catalog.put(2, label="the later one")
+	job = rest_job(rest, batch_size=10)
+	resource = job_resource(job, FieldMap.from_rows(job.field_map))
+	guessed_new = records_with_new_keys(resource, [{"code": f"{prefix}SAME"}] * 2, ("code",))
+	assert guessed_new == {0, 1}, "the premise: both are guessed new"
+
+	result = run(job.name)
+
+	assert result.status == "Succeeded", result.error
+	assert (result.records_read, result.created_count, result.updated_count) == (2, 1, 1)
+	titles = {code: row.title for code, row in local_items(prefix).items()}
+	assert titles == {f"{prefix}SAME": "THE LATER ONE"}
 
 
 def test_the_field_map_transforms_each_value(rest, prefix, category):

@@ -15,7 +15,7 @@ import frappe
 from frappe import _
 
 from integration_hub.documents.exposure import Resource
-from integration_hub.documents.upsert import authorize_any_write, upsert_record
+from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 
 SAVEPOINT = "integration_hub_bulk_record"
@@ -32,7 +32,7 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			),
 			[{"pointer": "/records"}],
 		)
-	known_new = _records_with_new_keys(resource, records, key_fields)
+	known_new = records_with_new_keys(resource, records, key_fields)
 	results = [
 		_upsert_in_savepoint(resource, record, key_fields, index, index in known_new)
 		for index, record in enumerate(records)
@@ -52,7 +52,7 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 	return results
 
 
-def _records_with_new_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> set[int]:
+def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> set[int]:
 	"""Indexes of the records whose key no document has yet, with one query for the batch; only for a
 	single key field with a unique index. The query answers existence only, whoever may see the
 	documents: a record whose key exists, visible to the caller or not, takes the full lookup."""
@@ -91,13 +91,7 @@ def _upsert_in_savepoint(
 	frappe.db.savepoint(SAVEPOINT)
 	pointer = f"/records/{index}"
 	try:
-		try:
-			result = upsert_record(resource, record, key_fields, pointer=pointer, known_new=known_new)
-		except frappe.UniqueValidationError:
-			if not known_new:
-				raise
-			frappe.db.rollback(save_point=SAVEPOINT)  # the key was taken after all: look it up
-			result = upsert_record(resource, record, key_fields, pointer=pointer)
+		result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
 		problem = problem_from_exception(e)
@@ -105,6 +99,26 @@ def _upsert_in_savepoint(
 			frappe.log_error(title=f"integration_hub bulk_upsert: {resource.doctype} record {index}")
 		return {"index": index, "status": "failed", "error": _record_error(problem, index)}
 	return {"index": index, "status": result.status, "name": result.name}
+
+
+def upsert_guessed(
+	resource: Resource,
+	record: object,
+	key_fields: tuple[str, ...],
+	known_new: bool,
+	savepoint: str,
+	pointer: str = "/data",
+) -> UpsertResult:
+	"""upsert_record for a record that records_with_new_keys guessed new (`known_new`): created without
+	a key lookup; if the unique index refuses it after all, rolled back to `savepoint` (set by the
+	caller just before) and upserted with the lookup."""
+	try:
+		return upsert_record(resource, record, key_fields, pointer=pointer, known_new=known_new)
+	except frappe.UniqueValidationError:
+		if not known_new:
+			raise
+		frappe.db.rollback(save_point=savepoint)  # the key was taken after all: look it up
+		return upsert_record(resource, record, key_fields, pointer=pointer)
 
 
 def _record_error(problem, index: int) -> dict:

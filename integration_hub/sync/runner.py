@@ -26,6 +26,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, get_datetime, now_datetime
 
+from integration_hub.documents.bulk import records_with_new_keys, upsert_guessed
 from integration_hub.documents.changes import read_changes
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, OPERATIONS, PAGE_SIZE_LIMIT, Resource
 from integration_hub.documents.upsert import delete_record, find_by_key, upsert_record
@@ -384,11 +385,13 @@ class Pull(Sync):
 		counts, errors, holds = Counter(records_read=len(entries)), [], False
 		connection, doctype = self.job.connection, self.job.local_doctype
 		links = state.links_by_remote(connection, doctype, [entry.remote_name for entry in entries])
+		mapped = [self.map_entry(entry) for entry in entries]
+		known_new = records_with_new_keys(self.resource, mapped, self.resource.key_fields)
 		changed, dropped = {}, []
-		for entry in entries:
+		for index, entry in enumerate(entries):
 			frappe.db.savepoint(SAVEPOINT)
 			try:
-				status, link = self.apply(entry, links.get(entry.remote_name))
+				status, link = self.apply(entry, links.get(entry.remote_name), index in known_new)
 			except Exception as e:
 				frappe.db.rollback(save_point=SAVEPOINT)
 				data = entry.data if entry.op == "upsert" else {"op": entry.op, "name": entry.remote_name}
@@ -406,7 +409,18 @@ class Pull(Sync):
 		state.drop_links(connection, doctype, dropped)
 		return counts, errors, holds
 
-	def apply(self, entry, link: state.SyncLink | None):
+	def map_entry(self, entry) -> dict | None:
+		"""The local values of an upsert, to check a page's keys in one query; None where there are
+		none or they cannot be mapped (apply maps again and reports why)."""
+		if entry.op != "upsert" or not entry.remote_name:
+			return None
+		try:
+			return self.fieldmap.to_local(entry.data)
+		except Exception:
+			return None
+
+	def apply(self, entry, link: state.SyncLink | None, known_new: bool = False):
+		"""`known_new`: no local document has the entry's key (checked for the page at once)."""
 		if not entry.remote_name:
 			raise MappingError(_("The remote record has no id"))
 		if entry.op == "delete":
@@ -420,7 +434,7 @@ class Pull(Sync):
 				and not self.incoming_wins(entry.modified, local[1])
 			):
 				return "skipped", None
-		result = upsert_record(self.resource, values, self.resource.key_fields)
+		result = upsert_guessed(self.resource, values, self.resource.key_fields, known_new, SAVEPOINT)
 		return result.status, state.SyncLink(
 			entry.remote_name, result.name, get_datetime(result.doc["modified"]), entry.modified
 		)
