@@ -16,7 +16,7 @@ from tests.factories import (
 	UserFactory,
 	UserPermissionFactory,
 )
-from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.fixtures_doctypes import CATEGORY, EDITOR_ROLE, ITEM
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,16 @@ def test_a_new_key_twice_in_one_batch_is_created_once_then_updated(api):
 	assert [r["status"] for r in results] == ["created", "updated", "unchanged"]
 	assert len({r["name"] for r in results}) == 1
 	assert frappe.get_all(ITEM, filters={"code": "TWICE-1"}, pluck="qty") == [2]
+
+
+def test_a_doctype_named_by_its_key_retries_a_wrong_guess_too(api):
+	# The duplicate then hits the primary key (DuplicateEntryError) before the key's unique index.
+	HubResourceFactory(document_type=CATEGORY, key_fields="category_name")
+	records = [{"category_name": "Named Twice"}, {"category_name": "Named Twice"}]
+	status, body = api("bulk_upsert", doctype=CATEGORY, records=records)
+	assert status == 200, body
+	assert [r["status"] for r in body["message"]["results"]] == ["created", "unchanged"]
+	assert frappe.db.count(CATEGORY, {"category_name": "Named Twice"}) == 1
 
 
 def test_a_key_the_database_compares_as_equal_updates_the_existing_document(api):

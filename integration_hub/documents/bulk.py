@@ -114,7 +114,8 @@ def upsert_guessed(
 	caller just before) and upserted with the lookup."""
 	try:
 		return upsert_record(resource, record, key_fields, pointer=pointer, known_new=known_new)
-	except frappe.UniqueValidationError:
+	except (frappe.UniqueValidationError, frappe.DuplicateEntryError):
+		# The key's unique index refused it, or, for a DocType named by its key field, the primary key.
 		if not known_new:
 			raise
 		frappe.db.rollback(save_point=savepoint)  # the key was taken after all: look it up

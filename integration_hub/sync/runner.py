@@ -426,6 +426,7 @@ class Pull(Sync):
 		if entry.op == "delete":
 			return self.apply_deletion(entry, link)
 		values = self.fieldmap.to_local(entry.data)
+		local = None
 		if self.policy != "remote_wins":
 			local = self.local_version(link, values)
 			if (
@@ -434,6 +435,7 @@ class Pull(Sync):
 				and not self.incoming_wins(entry.modified, local[1])
 			):
 				return "skipped", None
+		known_new = known_new and not local  # found after all: update it without a failed insert first
 		result = upsert_guessed(self.resource, values, self.resource.key_fields, known_new, SAVEPOINT)
 		return result.status, state.SyncLink(
 			entry.remote_name, result.name, get_datetime(result.doc["modified"]), entry.modified
