@@ -26,4 +26,8 @@ def cache_name_sequence(doctype: str) -> None:
 	if frappe.db.db_type != "mariadb":
 		return
 	sequence = frappe.scrub(f"{doctype}_id_seq")
-	frappe.db.sql_ddl(f"alter sequence `{sequence}` cache {NAME_SEQUENCE_CACHE}")
+	try:
+		frappe.db.sql_ddl(f"alter sequence `{sequence}` cache {NAME_SEQUENCE_CACHE}")
+	except Exception:
+		# Galera clusters accept only NOCACHE sequences: keep Frappe's, the cache is only an optimisation.
+		frappe.logger("integration_hub").warning(f"could not cache sequence {sequence}", exc_info=True)
