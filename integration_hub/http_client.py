@@ -6,8 +6,8 @@ The URLs the app calls are typed by an administrator, but they must not turn the
 into its own network (server-side request forgery). The guard runs inside urllib3's connection setup,
 for every connection a session opens (redirects included): the host is resolved once, every address it
 resolves to must be public (not loopback, private, link-local, shared, reserved, multicast or
-unspecified), and the socket connects to the address that was checked, while the Host header and the
-TLS name stay the host name. A name that resolves to a public address when it is saved and to a private
+unspecified), and the socket connects only to those checked addresses (each in turn, as urllib3 would),
+while the Host header and the TLS name stay the host name. A name that resolves to a public address when it is saved and to a private
 one when it is called (DNS rebinding) is therefore refused before any packet is sent.
 
 Sites that do integrate with machines on their own network (and the test suite, whose servers listen
