@@ -391,7 +391,9 @@ class Pull(Sync):
 		for index, entry in enumerate(entries):
 			frappe.db.savepoint(SAVEPOINT)
 			try:
-				status, link = self.apply(entry, links.get(entry.remote_name), index in known_new)
+				status, link = self.apply(
+					entry, links.get(entry.remote_name), index in known_new, mapped[index]
+				)
 			except Exception as e:
 				frappe.db.rollback(save_point=SAVEPOINT)
 				data = entry.data if entry.op == "upsert" else {"op": entry.op, "name": entry.remote_name}
@@ -419,13 +421,15 @@ class Pull(Sync):
 		except Exception:
 			return None
 
-	def apply(self, entry, link: state.SyncLink | None, known_new: bool = False):
-		"""`known_new`: no local document has the entry's key (checked for the page at once)."""
+	def apply(self, entry, link: state.SyncLink | None, known_new: bool = False, values: dict | None = None):
+		"""`known_new`: no local document has the entry's key (checked for the page at once); `values`:
+		the entry already mapped (map_entry), so that lookups are not run twice."""
 		if not entry.remote_name:
 			raise MappingError(_("The remote record has no id"))
 		if entry.op == "delete":
 			return self.apply_deletion(entry, link)
-		values = self.fieldmap.to_local(entry.data)
+		if values is None:
+			values = self.fieldmap.to_local(entry.data)
 		local = None
 		if self.policy != "remote_wins":
 			local = self.local_version(link, values)
