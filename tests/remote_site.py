@@ -62,21 +62,26 @@ def _env() -> dict:
 	}
 
 
-def frappe_cli(*args: str) -> str:
+def _run_in_sites(module_args: list[str], what: str, timeout: int) -> str:
+	"""Run `python -m …` from the bench's sites folder; its output, or RuntimeError with its tail."""
 	result = subprocess.run(
-		[_python(), "-m", "frappe.utils.bench_helper", "frappe", *args],
+		[_python(), "-m", *module_args],
 		cwd=_sites_path(),
 		stdin=subprocess.DEVNULL,
 		capture_output=True,
 		text=True,
 		env=_env(),
-		timeout=900,
+		timeout=timeout,
 	)
 	if result.returncode != 0:
-		raise RuntimeError(
-			f"frappe {' '.join(args[:3])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-		)
+		raise RuntimeError(f"{what} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 	return result.stdout
+
+
+def frappe_cli(*args: str) -> str:
+	return _run_in_sites(
+		["frappe.utils.bench_helper", "frappe", *args], f"frappe {' '.join(args[:3])}", timeout=900
+	)
 
 
 def _db_admin(sql: str, user: str, password: str) -> None:
@@ -138,18 +143,8 @@ def drop_site(name: str) -> None:
 
 def setup_site(name: str) -> dict:
 	"""Run `setup` below on the site, in a subprocess connected to it; returns its tokens."""
-	result = subprocess.run(
-		[_python(), "-m", "tests.remote_site", "setup", name],
-		cwd=_sites_path(),
-		stdin=subprocess.DEVNULL,
-		capture_output=True,
-		text=True,
-		env=_env(),
-		timeout=600,
-	)
-	if result.returncode != 0:
-		raise RuntimeError(f"setting up {name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-	return json.loads(result.stdout.strip().splitlines()[-1])
+	output = _run_in_sites(["tests.remote_site", "setup", name], f"setting up {name}", timeout=600)
+	return json.loads(output.strip().splitlines()[-1])
 
 
 @contextlib.contextmanager
