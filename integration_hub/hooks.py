@@ -14,7 +14,8 @@ required_apps = []
 export_python_type_annotations = True
 
 before_install = "integration_hub.install.ensure_roles"
-after_migrate = "integration_hub.install.ensure_roles"
+after_install = "integration_hub.install.after_install"
+after_migrate = "integration_hub.install.after_migrate"
 
 # Every write to an exposed DocType goes into the change feed, in the writer's transaction; every change
 # that a Hub Subscription wants goes into the outbound-event outbox, in the same transaction.
@@ -37,7 +38,7 @@ after_request = ["integration_hub.api.errors.render_framework_errors"]
 scheduler_events = {
 	"all": ["integration_hub.tasks.position_committed_changes"],
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
-	"daily": ["integration_hub.tasks.prune_change_log"],
+	"daily": ["integration_hub.tasks.prune_change_log", "integration_hub.tasks.prune_key_locks"],
 	# "all" runs every 4 minutes by default; sync jobs are due on any minute, webhooks are swept every minute.
 	"cron": {
 		"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs", "integration_hub.events.jobs.sweep"]

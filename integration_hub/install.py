@@ -2,7 +2,26 @@
 
 import frappe
 
+from integration_hub.events.subscriptions import rebuild_subscription_map
+
 INTEGRATION_MANAGER = "Integration Manager"
+
+
+def after_install() -> None:
+	ensure_roles()
+	compile_subscription_map()
+
+
+def after_migrate() -> None:
+	ensure_roles()
+	compile_subscription_map()
+
+
+def compile_subscription_map() -> None:
+	"""The map of active subscriptions that writers read (events/subscriptions.py), compiled afresh: a
+	migration may have changed subscriptions without their controller."""
+	rebuild_subscription_map()
+	frappe.db.commit()  # install and migrate hooks are edges
 
 
 def ensure_roles() -> None:

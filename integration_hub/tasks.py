@@ -2,6 +2,7 @@
 
 import frappe
 
+from integration_hub import locks
 from integration_hub.documents import changes, idempotency
 
 
@@ -23,4 +24,9 @@ def prune_idempotency_keys() -> None:
 
 def prune_change_log() -> None:
 	changes.prune_change_log()
+	frappe.db.commit()
+
+
+def prune_key_locks() -> None:
+	locks.prune_key_locks()
 	frappe.db.commit()

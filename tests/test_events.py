@@ -351,7 +351,7 @@ def test_doctypes_without_subscriptions_write_nothing(subscription):
 	assert subscriptions_for("ToDo") == []
 
 
-def test_the_subscription_cache_does_not_outlive_a_rollback(receiver):
+def test_the_subscription_map_does_not_outlive_a_rollback(receiver):
 	frappe.db.savepoint("subscribe")
 	assert subscriptions_for(ITEM) == []
 	HubSubscriptionFactory(endpoint_url=receiver.url)

@@ -30,6 +30,24 @@ print(sent)
 """
 
 
+SWAP_SUBSCRIPTIONS_IN_ANOTHER_PROCESS = """
+import sys
+import frappe
+frappe.init(site=sys.argv[1], sites_path=".")
+frappe.connect()
+frappe.set_user("Administrator")
+old = frappe.get_doc("Hub Subscription", sys.argv[2])
+old.status = "Disabled"
+old.save()
+new = frappe.get_doc({
+	"doctype": "Hub Subscription", "subscription_name": sys.argv[3], "endpoint_url": old.endpoint_url,
+	"document_type": old.document_type, "run_as": old.run_as, "send_on_insert": 1,
+}).insert()
+frappe.db.commit()
+frappe.destroy()
+"""
+
+
 @pytest.fixture
 def receiver():
 	endpoint = Receiver().start()
@@ -120,6 +138,33 @@ def test_two_workers_sweeping_at_once_never_double_send(committed, receiver, sit
 		assert titles == [f"v1 {n}", "v2", "v3"], "each document's events arrive in order"
 	frappe.db.rollback()  # read what the workers committed
 	assert {d.status for d in deliveries(subscription.name)} == {"Succeeded"}
+
+
+def test_a_write_committed_after_a_subscription_change_goes_to_the_new_subscriptions(
+	committed, receiver, site
+):
+	"""The swap of the issue: this process's transaction began (and read) before another process disabled
+	one subscription and created another; its next write must be recorded for the new one only."""
+	old = committed.track(HubSubscriptionFactory(endpoint_url=receiver.url))
+	committed.track(ItemFactory(title="before the change"))  # this process has read the subscriptions already
+	committed.commit()
+	assert frappe.db.sql("select count(*) from `tabHub Subscription`")[0][0] >= 1  # the snapshot starts
+
+	new_name = f"swapped-in {frappe.generate_hash(length=6)}"
+	committed.on_cleanup(lambda: frappe.delete_doc("Hub Subscription", new_name, force=True))
+	swap = subprocess.run(
+		[sys.executable, "-c", SWAP_SUBSCRIPTIONS_IN_ANOTHER_PROCESS, site, old.name, new_name],
+		cwd=os.getcwd(),
+		capture_output=True,
+		text=True,
+		timeout=120,
+	)
+	assert swap.returncode == 0, swap.stderr
+
+	item = committed.track(ItemFactory(title="after the change"))
+	committed.commit()
+	assert [d.reference_name for d in deliveries(new_name)] == [item.name]
+	assert item.name not in [d.reference_name for d in deliveries(old.name)]
 
 
 def test_deliveries_keep_an_api_only_site_out_of_dormancy(monkeypatch, receiver, run_background_jobs):

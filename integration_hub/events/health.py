@@ -14,7 +14,7 @@ from frappe import _
 from frappe.desk.doctype.notification_log.notification_log import make_notification_logs
 from frappe.utils import get_datetime, now_datetime
 
-from integration_hub.events.subscriptions import clear_subscription_cache_at_transaction_end
+from integration_hub.events.subscriptions import lock_subscription_map, rebuild_subscription_map
 from integration_hub.install import INTEGRATION_MANAGER
 
 FAILING_DAYS = 5
@@ -88,13 +88,14 @@ def _failing_reason(failing_since) -> str:
 
 def disable(subscription: str, reason: str) -> None:
 	now = now_datetime()
+	lock_subscription_map()
 	frappe.db.set_value(
 		"Hub Subscription",
 		subscription,
 		{"status": "Disabled", "disabled_reason": reason, "disabled_at": now},
 		update_modified=True,
 	)
-	clear_subscription_cache_at_transaction_end()
+	rebuild_subscription_map()
 	title = _("Hub Subscription {0} disabled").format(subscription)
 	frappe.log_error(
 		title=title, message=reason, reference_doctype="Hub Subscription", reference_name=subscription

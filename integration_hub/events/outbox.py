@@ -41,8 +41,10 @@ class ConditionFailed(frappe.ValidationError):
 
 
 def on_document_event(doc, method: str | None = None) -> None:
+	if frappe.flags.in_install or frappe.flags.in_migrate:
+		return
 	subscriptions = subscriptions_for(doc.doctype)
-	if not subscriptions or frappe.flags.in_install or frappe.flags.in_migrate:
+	if not subscriptions:
 		return
 	action = _action(doc, method)
 	if not action:

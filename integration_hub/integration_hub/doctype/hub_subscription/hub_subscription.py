@@ -10,12 +10,19 @@ from frappe.utils.safe_exec import FrappeTransformer
 
 from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
-from integration_hub.events.subscriptions import clear_subscription_cache_at_transaction_end
+from integration_hub.events.subscriptions import lock_subscription_map, rebuild_subscription_map
 from integration_hub.http_client import OutboundRequestRefused, check_url
 from integration_hub.validation import check_field_rows
 
 # The hub's own records: an event about them would describe the hub writing itself.
-UNSUBSCRIBABLE = ("Hub Event", "Hub Delivery", "Hub Delivery Attempt", "Hub Change", "Hub Idempotency Key")
+UNSUBSCRIBABLE = (
+	"Hub Event",
+	"Hub Delivery",
+	"Hub Delivery Attempt",
+	"Hub Change",
+	"Hub Idempotency Key",
+	"Hub Lock",
+)
 
 
 class HubSubscription(Document):
@@ -56,6 +63,10 @@ class HubSubscription(Document):
 		subscription_name: DF.Data
 		timeout_seconds: DF.Int
 	# end: auto-generated types
+
+	def before_validate(self):
+		# Before this save writes anything: writers that already read the map finish first (events/subscriptions.py).
+		lock_subscription_map()
 
 	def validate(self):
 		self.validate_document_type()
@@ -131,13 +142,16 @@ class HubSubscription(Document):
 			self.disabled_at = frappe.utils.now_datetime()
 
 	def on_change(self):
-		clear_subscription_cache_at_transaction_end()
+		rebuild_subscription_map()
 
 	def on_trash(self):
-		clear_subscription_cache_at_transaction_end()
+		lock_subscription_map()
 		# Its events and deliveries go with it: they can never be sent again.
 		deliveries = frappe.db.sql("select name from `tabHub Delivery` where subscription = %s", (self.name,))
 		names = [str(row[0]) for row in deliveries]
 		if names:
 			frappe.db.sql("delete from `tabHub Delivery Attempt` where parent in %s", (tuple(names),))
 		frappe.db.sql("delete from `tabHub Delivery` where subscription = %s", (self.name,))
+
+	def after_delete(self):
+		rebuild_subscription_map()

@@ -1,0 +1,89 @@
+"""Row locks in `tabHub Lock`: how the hub makes writes that must not overlap happen one after another,
+in every process and on every machine.
+
+A lock is an InnoDB row lock on a row of `tabHub Lock`, taken by a locking statement and held until the
+transaction ends: commit, rollback, or the connection closing when a process dies. MariaDB detects a
+deadlock as for any row lock, and rows are always locked in sorted order so that the hub's own lockers
+cannot make one. A locking read also returns the latest committed version of a row, which an ordinary
+read does not in a REPEATABLE READ transaction that began before another one committed: what a lock
+row records is current when its lock is held.
+
+Nothing here commits: the lock lasts as long as the transaction of the edge that owns it.
+"""
+
+import frappe
+from frappe.utils import now_datetime
+
+_HELD = "integration_hub_held_locks"
+
+
+def lock_rows(names: list[str], reference_doctype: str | None = None) -> dict[str, frappe._dict]:
+	"""Lock the rows `names` exclusively (creating the missing ones) and return their current values.
+	Rows this transaction already holds are not locked again."""
+	held = held_locks()
+	wanted = sorted(set(names) - held.keys())
+	if wanted:
+		now, user = now_datetime(), frappe.session.user
+		frappe.db.sql(
+			# On a duplicate name the row is locked exclusively, as an UPDATE would lock it.
+			f"""insert into `tabHub Lock` (name, creation, modified, owner, modified_by, reference_doctype, version)
+			values {", ".join(["(%s, %s, %s, %s, %s, %s, 0)"] * len(wanted))}
+			on duplicate key update name = name""",
+			[value for name in wanted for value in (name, now, now, user, user, reference_doctype)],
+		)
+		for row in frappe.db.sql(
+			"""select name, reference_name, version, data from `tabHub Lock`
+			where name in %s order by name for update""",
+			(tuple(wanted),),
+			as_dict=True,
+		):
+			held[row.name] = row
+	return {name: held[name] for name in names}
+
+
+def read_shared(name: str) -> frappe._dict | None:
+	"""The row `name`, share-locked (others may read it too, none may change it) until the transaction
+	ends; None if there is no such row."""
+	rows = frappe.db.sql(
+		"select name, reference_name, version, data from `tabHub Lock` where name = %s lock in share mode",
+		(name,),
+		as_dict=True,
+	)
+	return rows[0] if rows else None
+
+
+def update_locked_row(name: str, **values) -> None:
+	"""Change a row this transaction holds exclusively (`version=...`, `reference_name=...`, `data=...`)."""
+	assignments = ", ".join(f"`{column}` = %({column})s" for column in values)
+	frappe.db.sql(
+		f"update `tabHub Lock` set {assignments}, modified = %(modified)s where name = %(name)s",
+		{**values, "modified": now_datetime(), "name": name},
+	)
+	held = held_locks()
+	if name in held:
+		held[name].update(values)
+
+
+def held_locks() -> dict[str, frappe._dict]:
+	"""The rows this transaction has locked exclusively: forgotten when it commits or rolls back."""
+	held = getattr(frappe.local, _HELD, None)
+	if held is None:
+		held = {}
+		setattr(frappe.local, _HELD, held)
+		frappe.db.after_commit.add(forget_held_locks)
+		frappe.db.after_rollback.add(forget_held_locks)
+	return held
+
+
+def forget_held_locks() -> None:
+	if hasattr(frappe.local, _HELD):
+		delattr(frappe.local, _HELD)
+
+
+def prune_key_locks(older_than_days: int = 1) -> None:
+	"""Delete key rows nobody has written a document for since `older_than_days`: the document they
+	name is old enough for every running transaction to see it without them."""
+	frappe.db.sql(
+		"delete from `tabHub Lock` where name like 'key:%%' and modified < %s",
+		(frappe.utils.add_days(now_datetime(), -older_than_days),),
+	)
