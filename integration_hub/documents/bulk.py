@@ -4,6 +4,9 @@ Non-atomic: each record runs in its own savepoint, so a failing record is rolled
 others are kept. Atomic: every record is still tried (so all errors are reported at once), then any
 failure undoes the whole batch.
 
+The keys of a batch are locked first, in one statement (documents/key_locks.py): a concurrent batch or
+upsert of the same keys waits for this one's transaction, then finds what it wrote.
+
 Looking up each record's key costs about as much as inserting it, so for a single key field with a
 unique index the keys of the whole batch are checked in one query first: a record whose key nobody has
 is created without its own lookup. If that guess is wrong (two records of the batch share a key, or
@@ -15,6 +18,7 @@ import frappe
 from frappe import _
 
 from integration_hub.documents.exposure import Resource
+from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 
@@ -32,6 +36,7 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			),
 			[{"pointer": "/records"}],
 		)
+	lock_batch_keys(resource, records, key_fields)
 	known_new = records_with_new_keys(resource, records, key_fields)
 	results = [
 		_upsert_in_savepoint(resource, record, key_fields, index, index in known_new)
@@ -50,6 +55,23 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			],
 		)
 	return results
+
+
+def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> None:
+	"""Lock the keys of every record that has them, in one statement and before the records' savepoints
+	(a savepoint's rollback must not undo a lock): concurrent batches and upserts of the same keys wait
+	for this transaction, and batches of different keys do not (documents/key_locks.py)."""
+	keys = [
+		{fieldname: record[fieldname] for fieldname in key_fields}
+		for record in records
+		if isinstance(record, dict) and all(_is_key_value(record.get(f)) for f in key_fields)
+	]
+	if keys:
+		lock_keys(resource.doctype, keys)
+
+
+def _is_key_value(value: object) -> bool:
+	return isinstance(value, str | int | float) and not isinstance(value, bool) and value != ""
 
 
 def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> set[int]:
@@ -74,13 +96,14 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 		pluck=True,
 		order_by=None,
 	)
-	taken = {_comparable(value) for value in existing}
-	return {index for index, key in keys.items() if _comparable(key) not in taken}
-
-
-def _comparable(key: object) -> str:
-	# Near the database's case-insensitive comparison; a miss either way only costs time (see above).
-	return str(key).rstrip().casefold()
+	# A key another writer created after this transaction began is not in `existing` (its snapshot) but is
+	# recorded on the key's lock row: not new either.
+	taken = {comparable(value) for value in existing}
+	return {
+		index
+		for index, key in keys.items()
+		if comparable(key) not in taken and not recorded_document(resource.doctype, {fieldname: key})
+	}
 
 
 def _upsert_in_savepoint(

@@ -16,6 +16,8 @@ from frappe.utils.data import cast as cast_fieldtype
 
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy, shape_document
+from integration_hub.documents.key_locks import comparable, lock_keys, record_document, recorded_document
+from integration_hub.documents.naming import name_for_new_document
 from integration_hub.exceptions import BadRequest, Conflict, NotFound, OperationNotPermitted, ValidationFailed
 
 MAX_STRING_LENGTH = 1_000_000
@@ -55,10 +57,14 @@ def upsert_record(
 	policy = field_policy(resource)
 	values = validate_record(data, policy, key_fields, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
-	name = None if known_new else find_by_key(resource, key, pointer)
+	if known_new:
+		lock_keys(resource.doctype, [key])
+		name = None
+	else:
+		name = find_by_key(resource, key, pointer)
 	if name:
 		return _update(resource, policy, name, values)
-	return _create(resource, policy, values)
+	return _create(resource, policy, values, key, pointer)
 
 
 def authorize_any_write(resource: Resource) -> None:
@@ -169,7 +175,14 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	"""The name of the document with this natural key that the caller may read, or None.
 
 	A document with the key that the caller may not see is not created twice: that is a conflict.
+	Locks the key until the transaction ends (documents/key_locks.py): a concurrent upsert of the same
+	key waits, then finds what this one wrote.
 	"""
+	recorded = recorded_document(resource.doctype, key)
+	if recorded and _has_key(resource.doctype, recorded, key):
+		if not frappe.has_permission(resource.doctype, "read", doc=recorded):
+			raise _hidden_conflict(resource, pointer)
+		return recorded
 	if list(key) == ["name"]:
 		name = key["name"]
 		if not frappe.db.exists(resource.doctype, name):
@@ -191,6 +204,12 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	return None
 
 
+def _has_key(doctype: str, name: str, key: dict) -> bool:
+	"""Whether the document `name` (as last committed: a locking read) still has `key`."""
+	row = frappe.db.get_value(doctype, name, ["name", *key], as_dict=True, for_update=True)
+	return bool(row) and all(comparable(row.get(field)) == comparable(value) for field, value in key.items())
+
+
 def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
 	return OperationNotPermitted(
 		_("A {0} with this key exists that you are not permitted to access").format(resource.doctype),
@@ -200,7 +219,8 @@ def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
 
 def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) -> UpsertResult:
 	authorize(resource, "update")
-	doc = frappe.get_doc(resource.doctype, name)
+	# As last committed (a locking read): an upsert of this key may have committed while we waited.
+	doc = frappe.get_doc(resource.doctype, name, for_update=True)
 	if not doc.has_permission("write"):
 		raise OperationNotPermitted(
 			_("You are not permitted to update {0} {1}").format(resource.doctype, name)
@@ -211,13 +231,16 @@ def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) ->
 	return UpsertResult(doc.name, "unchanged", shape_document(doc, policy))
 
 
-def _create(resource: Resource, policy: FieldPolicy, values: dict) -> UpsertResult:
+def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, pointer: str) -> UpsertResult:
 	authorize(resource, "create")
+	given_name = None
+	if "name" in key:
+		values = dict(values)
+		given_name = name_for_new_document(resource.doctype, values, policy, pointer)
 	doc = frappe.new_doc(resource.doctype)
 	apply_changes(doc, values, policy)
-	if values.get("name"):
-		doc.name = values["name"]
-	doc.insert()
+	doc.insert(set_name=given_name)
+	record_document(resource.doctype, key, doc.name)
 	return UpsertResult(doc.name, "created", shape_document(doc, policy))
 
 

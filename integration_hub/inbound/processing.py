@@ -16,6 +16,7 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
+from integration_hub.documents.bulk import lock_batch_keys
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, OPERATIONS, PAGE_SIZE_LIMIT, Resource
 from integration_hub.documents.upsert import upsert_record
 from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationFailed
@@ -103,9 +104,11 @@ def map_records(config, payload: object) -> str:
 		raise ValidationFailed(_("An event may carry at most {0} records").format(BATCH_SIZE_LIMIT))
 	fieldmap = FieldMap.from_rows(config.field_map)
 	resource = endpoint_resource(config.document_type, fieldmap)
+	local_records = [fieldmap.to_local(record) for record in records]
+	lock_batch_keys(resource, local_records, resource.key_fields)
 	lines = []
-	for index, record in enumerate(records):
-		result = upsert_record(resource, fieldmap.to_local(record), resource.key_fields, f"/records/{index}")
+	for index, record in enumerate(local_records):
+		result = upsert_record(resource, record, resource.key_fields, f"/records/{index}")
 		lines.append(f"{result.status} {resource.doctype} {result.name}")
 	return "\n".join(lines)
 

@@ -26,7 +26,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, get_datetime, now_datetime
 
-from integration_hub.documents.bulk import records_with_new_keys, upsert_guessed
+from integration_hub.documents.bulk import lock_batch_keys, records_with_new_keys, upsert_guessed
 from integration_hub.documents.changes import read_changes
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, OPERATIONS, PAGE_SIZE_LIMIT, Resource
 from integration_hub.documents.upsert import delete_record, find_by_key, upsert_record
@@ -386,6 +386,7 @@ class Pull(Sync):
 		connection, doctype = self.job.connection, self.job.local_doctype
 		links = state.links_by_remote(connection, doctype, [entry.remote_name for entry in entries])
 		mapped = [self.map_entry(entry) for entry in entries]
+		lock_batch_keys(self.resource, mapped, self.resource.key_fields)
 		known_new = records_with_new_keys(self.resource, mapped, self.resource.key_fields)
 		changed, dropped = {}, []
 		for index, entry in enumerate(entries):

@@ -1,0 +1,45 @@
+"""Upserts of one natural key happen one after another, in whichever process they run.
+
+Before a writer looks a key up, it locks the key's row of `tabHub Lock` (integration_hub/locks.py),
+named after the DocType, the key fields and their values; writes of other keys do not wait. A writer
+that waited for another one still cannot see, with an ordinary read, the document that one created
+after its own transaction began (REPEATABLE READ), so the key's row also records the document the key
+was last written to, and the locking read returns it. Key values are compared as the database compares
+them, near enough: without trailing spaces and case.
+"""
+
+import hashlib
+import json
+
+from integration_hub.locks import lock_rows, update_locked_row
+
+KEY_PREFIX = "key:"
+
+
+def lock_keys(doctype: str, keys: list[dict]) -> None:
+	"""Lock the keys of a batch in one statement (and one order, so two batches never deadlock)."""
+	lock_rows([key_lock_name(doctype, key) for key in keys], doctype)
+
+
+def recorded_document(doctype: str, key: dict) -> str | None:
+	"""Lock the key; the document it was last written to by the hub (which may be gone since)."""
+	name = key_lock_name(doctype, key)
+	return lock_rows([name], doctype)[name].reference_name
+
+
+def record_document(doctype: str, key: dict, document: str) -> None:
+	"""After creating `document` with `key` (whose lock this transaction holds)."""
+	name = key_lock_name(doctype, key)
+	lock_rows([name], doctype)
+	update_locked_row(name, reference_name=str(document))
+
+
+def key_lock_name(doctype: str, key: dict) -> str:
+	parts = [doctype, list(key), [comparable(value) for value in key.values()]]
+	digest = hashlib.sha1(json.dumps(parts, separators=(",", ":")).encode(), usedforsecurity=False)
+	return KEY_PREFIX + digest.hexdigest()
+
+
+def comparable(value: object) -> str:
+	# Near the database's case-insensitive comparison (utf8mb4_unicode_ci ignores trailing spaces too).
+	return "" if value is None else str(value).rstrip().casefold()
