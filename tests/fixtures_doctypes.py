@@ -13,6 +13,13 @@ CATEGORY = "Hub Test Category"
 EDITOR_ROLE = "Hub Test Editor"
 READER_ROLE = "Hub Test Reader"
 AUDITOR_ROLE = "Hub Test Auditor"
+# One DocType per naming rule that keys of `name` treat differently (documents/naming.py).
+NAMED_BY_RULE = {
+	"prompt": "Hub Test Prompt Named",
+	"autoincrement": "Hub Test Numbered",
+	"series": "Hub Test Series Named",
+	"format": "Hub Test Format Named",
+}
 
 
 def expose_fully(doctype: str) -> None:
@@ -39,7 +46,7 @@ def create_test_doctypes() -> None:
 	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE):
 		if not frappe.db.exists("Role", role):
 			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert()
-	for doctype in (ITEM, ITEM_ROW, CATEGORY):
+	for doctype in (ITEM, ITEM_ROW, CATEGORY, *NAMED_BY_RULE.values()):
 		if frappe.db.exists("DocType", doctype):
 			frappe.delete_doc("DocType", doctype, force=True)
 	_doctype(
@@ -84,7 +91,17 @@ def create_test_doctypes() -> None:
 			{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
 		],
 	)
+	_named_by_rule_doctypes()
 	frappe.db.commit()
+
+
+def _named_by_rule_doctypes() -> None:
+	editable = [{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1}]
+	title = [{"fieldname": "title", "fieldtype": "Data", "label": "Title"}]
+	_doctype(NAMED_BY_RULE["prompt"], title, autoname="prompt", permissions=editable)
+	_doctype(NAMED_BY_RULE["autoincrement"], title, autoname="autoincrement", permissions=editable)
+	_doctype(NAMED_BY_RULE["series"], title, autoname="HTS-.####", permissions=editable)
+	_doctype(NAMED_BY_RULE["format"], title, autoname="format:HTF-{title}", permissions=editable)
 
 
 def _doctype(name: str, fields: list[dict], *, permissions: list[dict] | None = None, **props) -> None:
