@@ -68,6 +68,26 @@ def test_malformed_json_body_is_400_problem(editor_client):
 	assert_problem(response, 400, "BAD_REQUEST")
 
 
+def nested_list(depth: int) -> str:
+	return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [40, 900, 1_200, 50_000])
+def test_a_deeply_nested_json_body_is_a_400_problem_and_writes_nothing(editor_client, depth):
+	"""Past about a thousand levels Python's json (which Frappe parses the body with, before any hook of
+	the app runs) fails with RecursionError: that is still the client's 400, never a 500."""
+	body = '{"doctype": "' + ITEM + '", "data": {"code": "HTTP-DEEP", "title": ' + nested_list(depth) + "}}"
+	response = editor_client.post(f"{API}.upsert", data=body, headers={"Content-Type": "application/json"})
+	assert "nested" in assert_problem(response, 400, "BAD_REQUEST")["detail"]
+	assert committed_count("HTTP-DEEP") == 0
+
+
+def test_a_deeply_nested_json_argument_in_the_query_string_is_a_400_problem(editor_client):
+	filters = '{"title": ' + nested_list(600) + "}"  # as deep as a request line's length allows
+	response = editor_client.get(f"{API}.list_documents", params={"doctype": ITEM, "filters": filters})
+	assert "nested" in assert_problem(response, 400, "BAD_REQUEST")["detail"]
+
+
 def test_wrong_argument_type_is_400_problem(editor_client):
 	response = editor_client.post(
 		f"{API}.bulk_upsert", json={"doctype": ITEM, "records": [], "atomic": {"no": 1}}

@@ -246,3 +246,10 @@ def test_list_refuses_a_user_without_permission(api, as_user, outsider):
 	with as_user(outsider.name):
 		status, body = api("list_documents", doctype=ITEM)
 	assert (status, body["code"]) == (403, "PERMISSION_DENIED")
+
+
+def test_a_json_argument_nested_past_the_recursion_limit_is_400(api):
+	filters = '{"title": ' + "[" * 5_000 + "]" * 5_000 + "}"
+	status, body = api("list_documents", doctype=ITEM, filters=filters)
+	assert status == 400 and body["code"] == "BAD_REQUEST", body
+	assert "nested" in body["detail"]

@@ -496,3 +496,15 @@ def test_standard_webhooks_accepts_any_of_several_signatures_during_a_rotation(p
 	other = signed("Standard Webhooks", secret_for("Standard Webhooks"), body, "msg_rot")
 	headers["webhook-signature"] = f"{other['webhook-signature']} {headers['webhook-signature']}"
 	assert post(endpoint, body, headers).status_code == 202
+
+
+@pytest.mark.parametrize("depth", [60, 1_200, 20_000])
+def test_a_deeply_nested_body_is_refused_with_400_and_stores_nothing(post, make_endpoint, depth):
+	endpoint = make_endpoint()
+	body = ('{"code": "INB-DEEP", "title": ' + "[" * depth + "]" * depth + "}").encode()
+	response = post(
+		endpoint, body, signed("Standard Webhooks", endpoint.flags.plain_secret, body, "evt_deep")
+	)
+	assert response.status_code == 400, response.text
+	assert "nested" in response.json()["detail"]
+	assert events_of(endpoint) == []

@@ -7,18 +7,18 @@ rolls back.
 
 import functools
 import inspect
-import json
 
 from werkzeug.wrappers import Response
 
 import frappe
 from frappe import _
 
+from integration_hub import json_text
 from integration_hub.api.errors import response_for_exception, response_json
 from integration_hub.documents import idempotency
 from integration_hub.exceptions import BadRequest
+from integration_hub.security.limits import shape_problem
 
-MAX_JSON_DEPTH = 32
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
@@ -103,15 +103,15 @@ def json_argument(value: object, name: str, *, types: tuple[type, ...]) -> objec
 	if isinstance(value, str) and types != (str,):
 		stripped = value.strip()
 		if stripped[:1] in ("{", "[") or stripped in ("null", "true", "false"):
-			try:
-				value = json.loads(stripped)
-			except ValueError:
-				raise BadRequest(_("{0} is not valid JSON").format(name), [{"pointer": f"/{name}"}])
+			value = json_text.loads(stripped, name, f"/{name}")
 	if value is not None and not isinstance(value, types):
 		expected = " or ".join(_json_type_name(t) for t in types)
 		raise BadRequest(_("{0} must be {1}").format(name, expected), [{"pointer": f"/{name}"}])
-	if _depth(value) > MAX_JSON_DEPTH:
-		raise BadRequest(_("{0} is nested too deeply").format(name), [{"pointer": f"/{name}"}])
+	problem = shape_problem(
+		value
+	)  # given as JSON already (in-process callers; the request's own was checked)
+	if problem:
+		raise BadRequest(_("{0}: {1}").format(name, problem), [{"pointer": f"/{name}", "detail": problem}])
 	return value
 
 
@@ -119,13 +119,3 @@ def _json_type_name(t: type) -> str:
 	return {dict: "an object", list: "a list", str: "a string", int: "a number", bool: "a boolean"}.get(
 		t, t.__name__
 	)
-
-
-def _depth(value: object, level: int = 0) -> int:
-	if level > MAX_JSON_DEPTH:
-		return level
-	if isinstance(value, dict):
-		return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-	if isinstance(value, list):
-		return max((_depth(v, level + 1) for v in value), default=level + 1)
-	return level

@@ -15,10 +15,12 @@ from frappe.utils.response import json_handler
 from integration_hub.exceptions import (
 	FRAMEWORK_ERRORS,
 	INTERNAL_ERROR,
+	BadRequest,
 	Problem,
 	authentication_hint,
 	problem_from_exception,
 )
+from integration_hub.security.limits import body_shape_problem
 
 API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 PROBLEM_JSON = "application/problem+json"
@@ -51,6 +53,8 @@ def render_framework_errors(response: Response | None = None, request=None) -> N
 	if response.status_code < 400 or response.mimetype == PROBLEM_JSON:
 		return
 	remembered = frappe.local.flags.get("integration_hub_problem")  # raised by one of our request hooks
+	if remembered is None and response.status_code >= 500:
+		remembered = _unparsable_body(request)
 	if remembered is not None:
 		problem = problem_from_exception(remembered)
 		if getattr(remembered, "retry_after", None):
@@ -60,6 +64,13 @@ def render_framework_errors(response: Response | None = None, request=None) -> N
 	response.set_data(response_json(problem.as_dict()))
 	response.status_code = problem.status
 	response.mimetype = PROBLEM_JSON
+
+
+def _unparsable_body(request) -> BadRequest | None:
+	"""Frappe parses a JSON body before any hook of ours runs, and answers 500 to one it cannot parse
+	(past about a thousand levels, Python's json runs out of stack): that is the client's error."""
+	problem = body_shape_problem(request)
+	return BadRequest(problem, [{"pointer": "", "detail": problem}]) if problem else None
 
 
 def _problem_from_frappe_response(status: int) -> Problem:

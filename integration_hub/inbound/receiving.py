@@ -15,6 +15,7 @@ from frappe import _
 from frappe.utils import now_datetime
 from frappe.utils.password import get_decrypted_password
 
+from integration_hub import json_text
 from integration_hub.exceptions import BadRequest, NotFound, PayloadTooLarge
 from integration_hub.inbound import verification
 from integration_hub.security import rate_limit
@@ -87,6 +88,10 @@ def receive(endpoint: object, request) -> Receipt:
 		text = body.decode("utf-8")
 	except UnicodeDecodeError:
 		raise BadRequest(_("The body is not UTF-8 text"))
+	if request.is_json or text.lstrip()[:1] in ("{", "["):
+		problem = json_text.too_deep_problem(text)  # processing parses it later: refuse it now
+		if problem:
+			raise BadRequest(_("The body: {0}").format(problem))
 	event_id = event_id_of(config, request.headers, text)
 	return store(config, event_id, request.headers, text)
 
@@ -116,10 +121,7 @@ def event_id_of(config, headers, text: str) -> str:
 
 
 def parse_json(text: str) -> object:
-	try:
-		return json.loads(text)
-	except ValueError:
-		raise BadRequest(_("The body is not valid JSON"))
+	return json_text.loads(text, _("The body"))
 
 
 def dedupe_key(endpoint: str, event_id: str) -> str:

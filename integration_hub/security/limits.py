@@ -4,17 +4,19 @@ They run before the endpoint (from Frappe's `before_request` and `auth_hooks`), 
 limit does nothing. Their errors reach the client as problem+json through `api/errors.py`.
 """
 
+import json
+
 import frappe
 from frappe import _
 
 from integration_hub.events.activity import keep_site_awake
 from integration_hub.exceptions import BadRequest, PayloadTooLarge
+from integration_hub.json_text import max_json_depth, too_deep_problem
 from integration_hub.security import rate_limit
 from integration_hub.security.api_keys import current_key, remember_and_raise
 
 API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
-DEFAULT_MAX_JSON_DEPTH = 32
 DEFAULT_MAX_STRING_LENGTH = 1_000_000
 # Endpoints that authenticate by signature and enforce their own limits (inbound webhooks).
 SELF_LIMITING_ENDPOINTS = frozenset({"receive"})
@@ -41,12 +43,33 @@ def check_request_shape() -> None:
 				_("The request body is larger than {0} bytes").format(max_bytes), [{"pointer": ""}]
 			)
 		)
-	max_depth = int(frappe.conf.get("integration_hub_max_json_depth") or DEFAULT_MAX_JSON_DEPTH)
-	max_string = int(frappe.conf.get("integration_hub_max_string_length") or DEFAULT_MAX_STRING_LENGTH)
 	for name, value in (frappe.local.form_dict or {}).items():
-		problem = _shape_problem(value, max_depth, max_string)
+		problem = shape_problem(value)
 		if problem:
 			remember_and_raise(BadRequest(problem, [{"pointer": f"/{name}", "detail": problem}]))
+
+
+def shape_problem(value: object) -> str | None:
+	"""Why an argument's parsed value is refused (nested too deeply, a string too long), or None."""
+	max_string = int(frappe.conf.get("integration_hub_max_string_length") or DEFAULT_MAX_STRING_LENGTH)
+	return _shape_problem(value, max_json_depth(), max_string)
+
+
+def body_shape_problem(request) -> str | None:
+	"""Why the JSON body of `request` could not be parsed (nested too deeply, or not JSON), or None:
+	for a request that failed before any hook of ours ran (Frappe parses a JSON body first)."""
+	if not request.is_json:
+		return None
+	text = request.get_data(as_text=True, cache=True)
+	problem = too_deep_problem(text, max_json_depth() + 1)  # the body's own object holds the arguments
+	if problem is None:
+		try:
+			json.loads(text)
+		except ValueError:
+			problem = _("the body is not valid JSON")
+		except RecursionError:  # deeper than this process's stack allows, under a very high limit
+			problem = _("the body is nested too deeply")
+	return problem
 
 
 def _shape_problem(value: object, max_depth: int, max_string: int, depth: int = 0) -> str | None:
