@@ -1,10 +1,15 @@
 """What the production scenarios share: names, the figures they state, the hub's clients, cleanup."""
 
+import time
 from dataclasses import dataclass
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import frappe
 
+from tests.helpers import read_committed
 from tests.production.cluster import Cluster
+from tests.test_events import Receiver
 from tests.web_server import Client
 
 API = "/api/method/integration_hub.api.v1"
@@ -49,3 +54,60 @@ def remove_written(doctype: str, key_field: str, prefix: str) -> None:
 	if names:
 		frappe.db.delete("Hub Change", {"ref_doctype": doctype, "docname": ["in", names]})
 		frappe.db.delete("Hub Delivery", {"reference_doctype": doctype, "reference_name": ["in", names]})
+
+
+class TimedReceiver(Receiver):
+	"""The tests' webhook receiver, noting when each request arrived (monotonic seconds)."""
+
+	def __init__(self) -> None:
+		super().__init__()
+		self.arrived: list[float] = []
+
+	def _record(self, path, headers, body) -> tuple:
+		with self._lock:
+			self.arrived.append(time.monotonic())
+		return super()._record(path, headers, body)
+
+	def first_arrivals(self) -> dict[str, float]:
+		"""Event id -> when it first arrived."""
+		with self._lock:
+			pairs = list(zip(self.received, self.arrived, strict=False))
+		first: dict[str, float] = {}
+		for request, moment in pairs:
+			first.setdefault(request.event_id, moment)
+		return first
+
+
+def unverified(received: list, secret: str) -> int:
+	"""How many received requests do not carry a valid Standard Webhooks signature."""
+	webhook = Webhook(secret)
+	bad = 0
+	for request in received:
+		try:
+			webhook.verify(request.body, request.headers)
+		except WebhookVerificationError:
+			bad += 1
+	return bad
+
+
+def deliveries_of(subscription: str) -> list[tuple]:
+	"""(delivery number, event id, status, reference name, payload) of a subscription, as committed."""
+	return read_committed(
+		"select name, event, status, reference_name, payload from `tabHub Delivery` where subscription = %s"
+		" order by name",
+		(subscription,),
+	)
+
+
+def wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline:
+		if condition():
+			return True
+		time.sleep(interval)
+	return condition()
+
+
+def remove_subscription(name: str) -> None:
+	frappe.db.delete("Hub Delivery", {"subscription": name})
+	frappe.delete_doc("Hub Subscription", name, force=True, ignore_permissions=True)
