@@ -178,11 +178,11 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	Locks the key until the transaction ends (documents/key_locks.py): a concurrent upsert of the same
 	key waits, then finds what this one wrote.
 	"""
-	recorded = recorded_document(resource.doctype, key)
-	if recorded and _has_key(resource.doctype, recorded, key):
+	recorded = _locked_document_with_key(resource.doctype, recorded_document(resource.doctype, key), key)
+	if recorded is not None:
 		if not frappe.has_permission(resource.doctype, "read", doc=recorded):
 			raise _hidden_conflict(resource, pointer)
-		return recorded
+		return recorded.name
 	if list(key) == ["name"]:
 		name = key["name"]
 		if not frappe.db.exists(resource.doctype, name):
@@ -204,10 +204,18 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	return None
 
 
-def _has_key(doctype: str, name: str, key: dict) -> bool:
-	"""Whether the document `name` (as last committed: a locking read) still has `key`."""
-	row = frappe.db.get_value(doctype, name, ["name", *key], as_dict=True, for_update=True)
-	return bool(row) and all(comparable(row.get(field)) == comparable(value) for field, value in key.items())
+def _locked_document_with_key(doctype: str, name: str | None, key: dict):
+	"""The document `name` as last committed (a locking read: this transaction's snapshot may be older
+	than its creation), if it still has `key`; else None."""
+	if not name:
+		return None
+	try:
+		doc = frappe.get_doc(doctype, name, for_update=True)
+	except frappe.DoesNotExistError:
+		frappe.clear_last_message()
+		return None
+	same_key = all(comparable(doc.get(field)) == comparable(value) for field, value in key.items())
+	return doc if same_key else None
 
 
 def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
