@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,7 +125,10 @@ class Cluster:
 	web: Service | None = None
 	workers: list[Service] = field(default_factory=list)
 	scheduler: Service | None = None
-	started_at: float = 0.0
+	started: object = None  # when the services were started (the site's time)
+	restarts: list[str] = field(default_factory=list)
+	_supervising: threading.Event = field(default_factory=threading.Event)
+	_supervisor: threading.Thread | None = None
 
 	def env(self) -> dict:
 		return {
@@ -168,9 +172,9 @@ class Cluster:
 		wait_until_serving(self.base_url, self.site, self.web.process, self.web.log_path)
 
 	def start_workers(self, count: int = 2) -> None:
-		for n in range(count):
+		for _n in range(count):
 			self.workers.append(
-				self.frappe_command(f"worker-{n}-{len(self.workers)}", "worker", "--queue", QUEUES)
+				self.frappe_command(f"worker-{len(self.workers)}", "worker", "--queue", QUEUES)
 			)
 
 	def start_scheduler(self) -> None:
@@ -192,13 +196,28 @@ class Cluster:
 			time.sleep(0.5)
 		raise RuntimeError(f"{count} RQ workers did not start within {timeout} s")
 
-	def restart_workers(self) -> None:
-		"""What a supervisor does for workers that died: start as many again."""
-		dead = [service for service in self.workers if not service.alive()]
-		for service in dead:
-			self.workers.remove(service)
-			service.stop()
-		self.start_workers(len(dead))
+	def supervise(self) -> None:
+		"""Restart a worker or the scheduler that exits, as the supervisor of a production bench does
+		(bench's supervisor.conf: autorestart=true); each restart is noted in `restarts`."""
+
+		def watch():
+			while not self._supervising.wait(1):
+				for n, service in enumerate(self.workers):
+					if not service.alive() and not self._supervising.is_set():
+						self.restarts.append(f"{service.name} (exit {service.process.returncode})")
+						self.workers[n] = self.frappe_command(
+							f"worker-{n}.{len(self.restarts)}", "worker", "--queue", QUEUES
+						)
+				if (
+					self.scheduler is not None
+					and not self.scheduler.alive()
+					and not self._supervising.is_set()
+				):
+					self.restarts.append(f"scheduler (exit {self.scheduler.process.returncode})")
+					self.start_scheduler()
+
+		self._supervisor = threading.Thread(target=watch, name="supervisor", daemon=True)
+		self._supervisor.start()
 
 	def check_running(self) -> None:
 		for service in [self.web, self.scheduler, *self.workers]:
@@ -206,17 +225,24 @@ class Cluster:
 				raise RuntimeError(f"{service.name} exited{tail(service.log_path)}")
 
 	def stop(self) -> None:
+		self._supervising.set()
+		if self._supervisor is not None:
+			self._supervisor.join(10)
 		for service in [self.scheduler, *self.workers, self.web]:
 			if service is not None:
 				service.stop()
 
 
 def make_sites_folder(site: str, bench_sites: Path, target: Path, redis_url: str) -> None:
-	"""A sites folder holding only `site` (a link), the bench's apps and assets, and a common config
+	"""A sites folder holding only `site`, the bench's apps and assets, and a common config
 	pointing at our Redis."""
 	target.mkdir(parents=True, exist_ok=True)
 	(target.parent / "logs").mkdir(exist_ok=True)  # Frappe logs to the sites folder's ../logs
-	(target / site).symlink_to(bench_sites / site)
+	# Frappe takes a link in a sites folder for an alias of another site, and schedules none: the site
+	# is a folder of links to the site's files instead.
+	(target / site).mkdir()
+	for entry in (bench_sites / site).iterdir():
+		(target / site / entry.name).symlink_to(entry)
 	for name in ("apps.txt", "apps.json"):
 		if (bench_sites / name).exists():
 			shutil.copy(bench_sites / name, target / name)

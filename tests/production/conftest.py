@@ -17,8 +17,9 @@ import frappe
 from integration_hub.install import INTEGRATION_MANAGER
 from tests.factories import issue_api_token
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.helpers import read_committed
 from tests.production.cluster import Cluster, running_cluster, set_scheduler
-from tests.production.support import COPY, EDITOR, FIGURES, NOTE, OPERATOR, SOURCE, Hub
+from tests.production.support import COPY, EDITOR, FIGURES, NOTE, OPERATOR, SOURCE, Hub, wait_until
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,15 +42,34 @@ def cluster(site: str) -> Iterator[Cluster]:
 		set_scheduler(True)  # a new site's scheduler is off; the hub's sweeps need it
 		frappe.db.commit()
 		try:
+			running.started = frappe.utils.now_datetime()
 			running.start_web()
 			running.start_workers(2)
 			running.start_scheduler()
 			running.wait_for_workers(2)
+			running.supervise()
 			yield running
 		finally:
 			frappe.db.rollback()
 			set_scheduler(bool(was_enabled))
 			frappe.db.commit()
+
+
+@pytest.fixture(scope="package")
+def sweeping(cluster: Cluster) -> None:
+	"""The scheduler really runs the hub's every-minute sweep for the site (it is not dormant, disabled
+	or paused): the sweep has run since the cluster started."""
+	started = frappe.utils.now_datetime()
+	method = "integration_hub.events.jobs.sweep"
+
+	def swept() -> bool:
+		rows = read_committed(
+			"select last_execution from `tabScheduled Job Type` where method = %s", (method,)
+		)
+		return bool(rows and rows[0][0] and rows[0][0] >= cluster.started)
+
+	if not wait_until(swept, 180, interval=2):
+		raise AssertionError(f"the scheduler did not run {method} within 3 minutes (since {started})")
 
 
 @pytest.fixture(scope="package")

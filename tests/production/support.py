@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 
+import psutil
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import frappe
@@ -111,3 +112,14 @@ def wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
 def remove_subscription(name: str) -> None:
 	frappe.db.delete("Hub Delivery", {"subscription": name})
 	frappe.delete_doc("Hub Subscription", name, force=True, ignore_permissions=True)
+
+
+def connected_to(process: psutil.Process, port: int) -> bool:
+	"""Whether the process holds an open TCP connection to a port of ours."""
+	try:
+		return any(
+			c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+			for c in process.connections(kind="tcp")
+		)
+	except (psutil.NoSuchProcess, psutil.AccessDenied):
+		return False
