@@ -104,6 +104,8 @@ def hub(cluster: Cluster) -> Iterator[Hub]:
 		for doctype, name in reversed(created):
 			with contextlib.suppress(frappe.DoesNotExistError):
 				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
+			if doctype == "DocType":  # Frappe keeps a deleted DocType's table
+				frappe.db.sql_ddl(f"drop table if exists `tab{name}`")
 		frappe.db.commit()
 
 
