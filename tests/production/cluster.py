@@ -1,7 +1,7 @@
 """The hub as it runs in production, for the tests of this folder: gunicorn (2 workers), 2 RQ workers and
 the scheduler, each a separate process on 127.0.0.1, with a redis-server of their own.
 
-They run from a sites folder of their own that holds only the test site (a link to it), so that the
+They run from a sites folder of their own that holds only the test site (links to its files), so that the
 scheduler, which serves every site of its sites folder, schedules this site alone, and the workers
 take only this site's jobs. Its common_site_config.json is the bench's, with the dedicated Redis for the
 cache and the queues; the site's own site_config.json names that Redis too while the cluster runs, so
@@ -10,7 +10,8 @@ queues. The dedicated Redis keeps nothing on disk (`--save "" --appendonly no`):
 its queues and cache, as a crashed Redis does.
 
 Every process is started in a process group of its own and stopped with it (an RQ worker forks a
-work horse for each job), on exit and on failure, with bounded waits.
+work horse for each job), on exit and on failure, with bounded waits. While the cluster runs, a worker
+or the scheduler that exits is started again, as a production bench's supervisor does.
 """
 
 import contextlib
@@ -18,7 +19,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -303,9 +303,3 @@ def running_cluster(site: str, bench_sites: Path) -> Iterator[Cluster]:
 			print(f"production logs kept in {log_dir}")
 		else:
 			shutil.rmtree(log_dir, ignore_errors=True)
-
-
-def port_is_open(port: int) -> bool:
-	with socket.socket() as probe:
-		probe.settimeout(0.5)
-		return probe.connect_ex(("127.0.0.1", port)) == 0
