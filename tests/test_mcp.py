@@ -166,8 +166,16 @@ def validate_output(tool: dict, content: dict) -> None:
 	("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28"), ("2026-07-28", "2026-07-28")]
 )
 def test_the_sdk_connects_on_each_revision(sdk, mode, version):
-	outcome = sdk("manager", [{"op": "list_tools"}], mode=mode)
+	call = {
+		"op": "call_tool",
+		"name": "get_document",
+		"arguments": {"doctype": ITEM, "key": {"code": "MCP-OTHER"}},
+	}
+	outcome = sdk("manager", [{"op": "list_tools"}, call], mode=mode)
 	assert outcome.get("protocol_version") == version, outcome
+	got = structured(outcome["steps"][1])  # the SDK validated it against the outputSchema
+	assert got["doc"]["code"] == "MCP-OTHER" and "cost" not in got["doc"]
+	validate_output(tools_of(outcome)["get_document"], got)
 	if mode != "2026-07-28":  # a pinned revision skips server/discover, so the SDK knows no server info
 		assert outcome["server_info"]["name"] == "integration_hub"
 		assert "describe_resource" in outcome["instructions"]
