@@ -564,3 +564,17 @@ def test_a_revoked_key_is_refused_on_the_next_call(sdk, rpc, world, committed):
 	assert "disabled" in refused.json()["error"]["message"]
 	outcome = sdk("read_key", [{"op": "list_tools"}])
 	assert "connect_error" in outcome or "error" in outcome["steps"][0], outcome
+
+
+def test_mcp_traffic_keeps_an_api_only_site_awake(rpc, committed):
+	from frappe.utils.scheduler import is_dormant
+
+	from integration_hub.security.limits import API_ACTIVITY_CACHE_KEY
+
+	frappe.db.delete("Activity Log")
+	frappe.cache.delete_value(API_ACTIVITY_CACHE_KEY)
+	committed.commit()
+	assert is_dormant(), "a site without activity is dormant to Frappe's scheduler"
+	assert rpc("read_key", "ping", {}).status_code == 200
+	logged = read_committed("select subject from `tabActivity Log` order by creation desc limit 1")
+	assert logged and "API traffic" in logged[0][0]
