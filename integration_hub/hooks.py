@@ -32,8 +32,13 @@ doc_events = {
 	}
 }
 
-# Frappe's own error pages become problem+json on the API's paths.
-after_request = ["integration_hub.api.errors.render_framework_errors"]
+# Frappe's own error pages become problem+json on the API's paths (JSON-RPC errors on the MCP path).
+after_request = [
+	"integration_hub.api.errors.render_framework_errors",
+	"integration_hub.api.mcp.endpoint.render_framework_errors",
+]
+# The MCP endpoint's address: /api/method/integration_hub.api.mcp
+override_whitelisted_methods = {"integration_hub.api.mcp": "integration_hub.api.mcp.endpoint.handle"}
 
 scheduler_events = {
 	"all": ["integration_hub.tasks.position_committed_changes"],

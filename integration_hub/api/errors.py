@@ -52,18 +52,24 @@ def render_framework_errors(response: Response | None = None, request=None) -> N
 		return
 	if response.status_code < 400 or response.mimetype == PROBLEM_JSON:
 		return
-	remembered = frappe.local.flags.get("integration_hub_problem")  # raised by one of our request hooks
-	if remembered is None and response.status_code >= 500:
-		remembered = _unparsable_body(request)
-	if remembered is not None:
-		problem = problem_from_exception(remembered)
-		if getattr(remembered, "retry_after", None):
-			response.headers["Retry-After"] = str(remembered.retry_after)
-	else:
-		problem = _problem_from_frappe_response(response.status_code)
+	problem, headers = framework_problem(response)
+	for name, value in headers.items():
+		response.headers[name] = value
 	response.set_data(response_json(problem.as_dict()))
 	response.status_code = problem.status
 	response.mimetype = PROBLEM_JSON
+
+
+def framework_problem(response: Response) -> tuple[Problem, dict]:
+	"""The problem behind an error answer Frappe wrote itself, and the headers it needs (the MCP
+	endpoint renders the same problems as JSON-RPC errors)."""
+	remembered = frappe.local.flags.get("integration_hub_problem")  # raised by one of our request hooks
+	if remembered is None and response.status_code >= 500:
+		remembered = _unparsable_body(frappe.local.request)
+	if remembered is None:
+		return _problem_from_frappe_response(response.status_code), {}
+	retry_after = getattr(remembered, "retry_after", None)
+	return problem_from_exception(remembered), {"Retry-After": str(retry_after)} if retry_after else {}
 
 
 def _unparsable_body(request) -> BadRequest | None:

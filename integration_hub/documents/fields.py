@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import frappe
 from frappe.model import table_fields
+from frappe.utils import cint, flt
 
 from integration_hub.documents.exposure import Resource
 
@@ -17,6 +18,8 @@ METADATA_FIELDS = ("name", "creation", "modified", "docstatus")
 # Readable where no allowlist narrows the resource.
 OPTIONAL_METADATA_FIELDS = ("owner", "modified_by")
 NEVER_EXPOSED_TYPES = ("Password", "Button", "Fold", "Heading", "HTML", "Image")
+NUMERIC_CASTS = {"Int": cint, "Long Int": cint, "Check": cint}
+NUMERIC_CASTS.update(dict.fromkeys(("Float", "Currency", "Percent", "Rating", "Duration"), flt))
 
 
 @dataclass
@@ -106,7 +109,16 @@ def _permlevels(meta, permission_type: str, user: str) -> set[int]:
 
 def shape_document(doc, policy: FieldPolicy) -> dict:
 	"""The document as the policy's user may see it, child tables included."""
-	shaped = {fieldname: doc.get(fieldname) for fieldname in policy.readable}
+	shaped = {fieldname: _stored_type(df, doc.get(fieldname)) for fieldname, df in policy.readable.items()}
 	for table, child_policy in policy.tables.items():
 		shaped[table] = [shape_document(row, child_policy) for row in doc.get(table) or []]
 	return shaped
+
+
+def _stored_type(df, value: object) -> object:
+	"""A number written as "5" (or a check as true) stays so in memory until the document is reloaded:
+	answer with the type the database stored, as a read would."""
+	if df is None or not isinstance(value, str | bool):
+		return value
+	cast = NUMERIC_CASTS.get(df.fieldtype)
+	return cast(value) if cast else value

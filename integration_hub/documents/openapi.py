@@ -3,32 +3,19 @@
 import frappe
 
 import integration_hub
-from integration_hub.documents.describe import METADATA_FIELD_TYPES
 from integration_hub.documents.exposure import authorize, exposed_doctypes, get_resource
-from integration_hub.documents.fields import FieldPolicy, field_policy
+from integration_hub.documents.fields import field_policy
 from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
+from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, schema_name
 from integration_hub.exceptions import OperationNotPermitted
 
 BASE = "/api/method/integration_hub.api.v1"
-
-JSON_TYPES = {
-	"Int": {"type": "integer"},
-	"Long Int": {"type": "integer"},
-	"Check": {"type": "integer", "enum": [0, 1]},
-	"Float": {"type": "number"},
-	"Currency": {"type": "number"},
-	"Percent": {"type": "number"},
-	"Date": {"type": "string", "format": "date"},
-	"Datetime": {"type": "string", "format": "date-time"},
-	"Time": {"type": "string", "format": "time"},
-	"JSON": {},
-}
 
 
 def build_document() -> dict:
 	readable = [doctype for doctype in exposed_doctypes() if _may_read(doctype)]
 	schemas = {
-		_schema_name(doctype): _resource_schema(field_policy(get_resource(doctype))) for doctype in readable
+		schema_name(doctype): record_schema(field_policy(get_resource(doctype))) for doctype in readable
 	}
 	schemas.update(_common_schemas(readable))
 	return {
@@ -65,48 +52,9 @@ def _may_read(doctype: str) -> bool:
 	return True
 
 
-def _schema_name(doctype: str) -> str:
-	return "".join(part for part in doctype.title().split() if part.isalnum()) or "Resource"
-
-
-def _resource_schema(policy: FieldPolicy) -> dict:
-	properties = {}
-	for fieldname, df in policy.readable.items():
-		fieldtype = df.fieldtype if df is not None else METADATA_FIELD_TYPES.get(fieldname, "Data")
-		schema = dict(JSON_TYPES.get(fieldtype, {"type": "string"}))
-		if df is not None and df.fieldtype == "Select" and df.options:
-			schema = {"type": "string", "enum": [o for o in df.options.split("\n")]}
-		if df is not None and df.label:
-			schema["title"] = df.label
-		if fieldname not in policy.writable:
-			schema["readOnly"] = True
-		properties[fieldname] = {"anyOf": [schema, {"type": "null"}]} if schema.get("type") else schema
-	for table, child_policy in policy.tables.items():
-		properties[table] = {"type": "array", "items": _resource_schema(child_policy)}
-	return {"type": "object", "properties": properties}
-
-
 def _common_schemas(doctypes: list[str]) -> dict:
 	return {
-		"Problem": {
-			"type": "object",
-			"required": ["type", "title", "status", "code"],
-			"properties": {
-				"type": {"type": "string"},
-				"title": {"type": "string"},
-				"status": {"type": "integer"},
-				"detail": {"type": "string"},
-				"code": {"type": "string"},
-				"exc_type": {"type": "string"},
-				"errors": {
-					"type": "array",
-					"items": {
-						"type": "object",
-						"properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
-					},
-				},
-			},
-		},
+		"Problem": PROBLEM_SCHEMA,
 		"Doctype": {"type": "string", "enum": doctypes} if doctypes else {"type": "string"},
 	}
 

@@ -34,6 +34,8 @@ KEY_ENDPOINTS = frozenset(
 	)
 )
 SCOPE_OPERATIONS = ("read", "create", "update", "delete", "changes")
+# The MCP endpoint (`api/mcp.py`): its tools are the same document API, under the same scopes.
+MCP_PATH = "/api/method/integration_hub.api.mcp"
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ def _bearer_token() -> str | None:
 def _require_key_endpoint() -> None:
 	path = frappe.request.path
 	prefix = "/api/method/integration_hub.api.v1."
+	if path == MCP_PATH:
+		return
 	if not path.startswith(prefix) or path[len(prefix) :] not in KEY_ENDPOINTS:
 		remember_and_raise(
 			OperationNotPermitted(_("An integration hub API key can only call the hub's document API"))

@@ -13,7 +13,7 @@ from integration_hub.events.activity import keep_site_awake
 from integration_hub.exceptions import BadRequest, PayloadTooLarge
 from integration_hub.json_text import max_json_depth, too_deep_problem
 from integration_hub.security import rate_limit
-from integration_hub.security.api_keys import current_key, remember_and_raise
+from integration_hub.security.api_keys import MCP_PATH, current_key, remember_and_raise
 
 API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -23,12 +23,16 @@ SELF_LIMITING_ENDPOINTS = frozenset({"receive"})
 
 
 def is_api_request() -> bool:
+	"""The document API or its MCP face (the same limits apply to both)."""
 	request = getattr(frappe.local, "request", None)
-	return bool(request is not None and request.path.startswith(API_PATH_PREFIX))
+	return bool(
+		request is not None and (request.path.startswith(API_PATH_PREFIX) or request.path == MCP_PATH)
+	)
 
 
 def endpoint_name() -> str:
-	return frappe.local.request.path[len(API_PATH_PREFIX) :]
+	path = frappe.local.request.path
+	return "mcp" if path == MCP_PATH else path[len(API_PATH_PREFIX) :]
 
 
 def check_request_shape() -> None:
