@@ -536,6 +536,12 @@ def test_malformed_json_rpc_gets_json_rpc_errors(rpc, http, world):
 	assert too_deep.status_code == 400 and too_deep.json()["error"]["data"]["code"] == "BAD_REQUEST", (
 		too_deep.text
 	)
+	# Past Python's recursion limit Frappe cannot even parse the body: still a 400, never a 500.
+	nested = "[" * 1_200 + "]" * 1_200
+	arguments = '{"doctype": "' + ITEM + '", "data": {"title": ' + nested + "}}"
+	body = '{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "upsert_document", "arguments": '
+	deepest = client.post(MCP, data=body + arguments + "}}", headers=JSON_HEADERS)
+	assert deepest.status_code == 400 and "nested" in deepest.json()["error"]["message"], deepest.text
 
 
 def test_rate_limit_applies_as_on_the_api(http, world, committed):
