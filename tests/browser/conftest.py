@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import frappe
 from frappe.installer import update_site_config
@@ -126,7 +127,11 @@ def browser() -> Iterator[Browser]:
 		chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
 		yield chromium
 		chromium.close()
-	print(f"\nbrowser tests: screenshots in {SCREENSHOTS}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+	if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
+		terminalreporter.write_line(f"browser tests: a screenshot of each step is in {SCREENSHOTS}")
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +182,7 @@ class Desk:
 		self.page.wait_for_load_state("networkidle")
 		self.page.wait_for_function(
 			"""() => document.body.dataset.ajaxState !== 'triggered'
-				&& !document.querySelector('.freeze:not(.hidden)')"""
+				&& !document.querySelector('#freeze')"""
 		)
 
 	def screenshot(self, step: str) -> Path:
@@ -204,12 +209,25 @@ class Desk:
 		self.page.locator(".indicator-pill:has-text('Not Saved')").wait_for(state="hidden")
 
 	def action(self, label: str, group: str | None = None) -> None:
-		"""Click a button of the form's toolbar (inside its group's dropdown when it has one)."""
-		if group:
-			self.page.locator(f'.inner-group-button[data-label="{encoded(group)}"] > button').click()
-			self.page.locator(".inner-group-button .dropdown-menu.show").get_by_text(label, exact=True).click()
-		else:
-			self.page.locator(f'.page-actions .custom-actions button[data-label="{encoded(label)}"]').click()
+		"""Click a button of the form's toolbar (inside its group's dropdown when it has one). A form
+		refresh redraws the toolbar: a click on a redrawn button is tried again."""
+		self.wait_until_idle()
+		for attempt in range(3):
+			try:
+				if group:
+					self.page.locator(f'.inner-group-button[data-label="{encoded(group)}"] > button').click()
+					menu = self.page.locator(".inner-group-button .dropdown-menu.show")
+					menu.get_by_text(label, exact=True).click(timeout=5000)
+				else:
+					self.page.locator(
+						f'.page-actions .custom-actions button[data-label="{encoded(label)}"]'
+					).click(timeout=5000)
+				return
+			except PlaywrightTimeout:
+				if attempt == 2:
+					raise
+				self.page.keyboard.press("Escape")
+				self.wait_until_idle()
 
 	def dialog(self, title: str | None = None):
 		dialog = self.page.locator(".modal.show .modal-dialog")
@@ -242,6 +260,8 @@ def desk(desk_context: BrowserContext, request: pytest.FixtureRequest) -> Iterat
 	"""A fresh page of the Desk; the test fails if the page logged an error."""
 	page = desk_context.new_page()
 	view = Desk(page, request.node.name.removeprefix("test_"))
+	for stale in SCREENSHOTS.glob(f"{view.name}-*.png"):  # an earlier run's
+		stale.unlink()
 	try:
 		yield view
 	finally:

@@ -4,17 +4,15 @@
 {% include "integration_hub/public/js/hub_desk.js" %}
 
 frappe.ui.form.on("Hub Delivery", {
-	setup(frm) {
-		// 0 is stored when no HTTP answer came at all: say so instead of showing a status that does not exist.
+	refresh(frm) {
+		// No status at all (0 on the attempts) is stored when no HTTP answer came: say so.
 		const no_answer = (value, df, options, doc) =>
-			cint(value) === 0 && (doc?.last_attempt_at || doc?.attempted_at)
+			!cint(value) && (doc?.last_attempt_at || doc?.attempted_at)
 				? `<span class="text-danger">${__("No answer")}</span>`
 				: frappe.form.formatters.Int(value, df, options, doc);
-		frm.get_field("last_status_code").df.formatter = no_answer;
-		frm.get_field("attempts").grid.update_docfield_property("status_code", "formatter", no_answer);
-	},
-
-	refresh(frm) {
+		frm.set_df_property("last_status_code", "formatter", no_answer);
+		frm.fields_dict.attempts.grid.update_docfield_property("status_code", "formatter", no_answer);
+		frm.refresh_field("attempts");
 		frm.add_custom_button(__("Redeliver"), () =>
 			frm
 				.call({ doc: frm.doc, method: "redeliver", freeze: true, freeze_message: __("Sending…") })
