@@ -17,7 +17,11 @@ def show_secret_once(secret: str, title: str, how_to_use: str) -> None:
 		+ how_to_use,
 		title=title,
 		indicator="green",
-		primary_action={"label": _("Copy"), "client_action": "frappe.utils.copy_to_clipboard", "args": secret},
+		primary_action={
+			"label": _("Copy"),
+			"client_action": "frappe.utils.copy_to_clipboard",
+			"args": secret,
+		},
 	)
 
 

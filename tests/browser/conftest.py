@@ -12,7 +12,6 @@ delete it afterwards through `committed`.
 """
 
 import contextlib
-import json
 import os
 import re
 import subprocess
@@ -43,7 +42,9 @@ CHROMIUM_FLAGS = [
 	"--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = Path(os.environ.get("INTEGRATION_HUB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "integration_hub-desk")
+SCREENSHOTS = Path(
+	os.environ.get("INTEGRATION_HUB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "integration_hub-desk"
+)
 ADMIN_EMAIL = "hub-admin@example.com"
 ADMIN_PASSWORD = "Hub-Admin-2026!desk"
 # The setup wizard's answers: the site keeps the date format and time zone it had, so that the tests
@@ -138,7 +139,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def desk_context(browser: Browser, desk_url: str) -> Iterator[BrowserContext]:
 	"""One browser context logged in as the site's administrator, through the login page."""
 	context = browser.new_context(
-		base_url=desk_url, viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+		base_url=desk_url,
+		viewport={"width": 1400, "height": 1000},
+		permissions=["clipboard-read", "clipboard-write"],
 	)
 	context.set_default_timeout(WAIT_MS)
 	page = context.new_page()
@@ -279,7 +282,3 @@ def wait_for(check, timeout: float = 30, interval: float = 0.25):
 			return result
 		time.sleep(interval)
 	raise AssertionError(f"still not true after {timeout} seconds: {check.__doc__ or check}")
-
-
-def as_json(value) -> str:
-	return json.dumps(value)

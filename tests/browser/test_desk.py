@@ -12,7 +12,11 @@ from standardwebhooks.webhooks import Webhook
 import frappe
 
 from tests.browser.conftest import Desk, wait_for
-from tests.factories import HubConnectionFactory, HubResourceFactory, HubSubscriptionFactory, HubSyncJobFactory
+from tests.factories import (
+	HubConnectionFactory,
+	HubSubscriptionFactory,
+	HubSyncJobFactory,
+)
 from tests.fixtures_doctypes import ITEM
 from tests.helpers import read_committed
 from tests.rest_server import TOKEN, rest_server
@@ -60,7 +64,12 @@ def receiver():
 def test_the_workspace_shows_its_cards_and_charts(desk: Desk):
 	page = desk.open("/app/integration-hub")
 	cards = page.locator(".widget.number-widget-box")
-	wait_for(lambda: cards.count() == 5 and all(v.strip().isdigit() for v in cards.locator(".number").all_inner_texts()))
+	wait_for(
+		lambda: (
+			cards.count() == 5
+			and all(v.strip().isdigit() for v in cards.locator(".number").all_inner_texts())
+		)
+	)
 	charts = page.locator(".widget.dashboard-widget-box")
 	assert charts.count() == 2
 	for chart in charts.all():
@@ -73,7 +82,9 @@ def test_the_workspace_shows_its_cards_and_charts(desk: Desk):
 		assert not [label for label in shown if label.endswith("..")], labels  # none cut short
 		colors = chart.locator(".frappe-chart .chart-legend .legend-dot, .frappe-chart .legend-dataset-bar")
 		fills = {
-			item.evaluate("e => getComputedStyle(e).fill || e.getAttribute('fill') || getComputedStyle(e).backgroundColor")
+			item.evaluate(
+				"e => getComputedStyle(e).fill || e.getAttribute('fill') || getComputedStyle(e).backgroundColor"
+			)
 			for item in colors.all()
 		}
 		assert len(fills) == colors.count() == 4, fills  # one color per status, none shared
@@ -125,13 +136,14 @@ def test_issue_a_key_copy_its_token_and_call_ping(desk: Desk, committed, desk_ur
 	assert token.startswith(f"ihk_{prefix}_")  # the Public Prefix is on the form, and names the token
 
 	ping = requests.get(
-		f"{desk_url}/api/method/integration_hub.api.v1.ping", headers={"Authorization": f"Bearer {token}"}, timeout=30
+		f"{desk_url}/api/method/integration_hub.api.v1.ping",
+		headers={"Authorization": f"Bearer {token}"},
+		timeout=30,
 	)
 	assert ping.status_code == 200, ping.text
 	assert ping.json()["message"]["user"] == "hub-admin@example.com"
 	desk.field("rate_limit_per_minute").fill("300")
 	desk.save()  # a later save keeps the secret's hash, which the form never holds
-
 
 	desk.action("Rotate Secret", "Actions")
 	desk.dialog().get_by_text("The current token stops working at once").wait_for()
@@ -240,7 +252,9 @@ def test_test_a_connection_and_run_a_sync_job_now(desk: Desk, committed, desk_si
 		for number in range(1, 4):
 			rest.catalog.put(number, sku=f"{prefix}{number}", label=f"Browser item {number}")
 		connection = committed.track(
-			HubConnectionFactory(connection_type="REST", base_url=rest.base_url, auth_type="Bearer", bearer_token=TOKEN)
+			HubConnectionFactory(
+				connection_type="REST", base_url=rest.base_url, auth_type="Bearer", bearer_token=TOKEN
+			)
 		)
 		job = committed.track(
 			HubSyncJobFactory(
@@ -272,16 +286,21 @@ def test_test_a_connection_and_run_a_sync_job_now(desk: Desk, committed, desk_si
 		page.reload()
 		desk.wait_until_idle()
 		page.locator(".form-message", has_text="Last run: Succeeded").wait_for()
-		assert page.locator('[data-fieldname="last_run_status"] .control-value').inner_text().strip() == "Succeeded"
+		assert (
+			page.locator('[data-fieldname="last_run_status"] .control-value').inner_text().strip()
+			== "Succeeded"
+		)
 		desk.screenshot("sync-run-succeeded")
 
 		desk.action("Reset Cursor", "Actions")
 		desk.confirm()
 		page.locator(".alert-message", has_text="Cursor reset").wait_for()
-		assert read_committed("select `cursor` from `tabHub Sync Job` where name = %s", (job.name,)) == [[None]]
+		assert read_committed("select `cursor` from `tabHub Sync Job` where name = %s", (job.name,)) == [
+			[None]
+		]
 
 		page.locator(".form-message a", has_text="Succeeded").click()
-		page.wait_for_url(f"**/app/hub-sync-run/**")
+		page.wait_for_url("**/app/hub-sync-run/**")
 		desk.wait_until_idle()
 		assert page.locator('[data-fieldname="created_count"] .control-value').inner_text().strip() == "3"
 		desk.screenshot("sync-run")
