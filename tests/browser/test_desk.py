@@ -215,6 +215,35 @@ def test_subscribe_send_a_test_event_and_rotate_the_secret(desk: Desk, committed
 	assert len(receiver.received) == 2
 
 
+def test_resume_a_subscription_the_hub_disabled(desk: Desk, committed):
+	from integration_hub.events import health
+
+	subscription = committed.track(HubSubscriptionFactory(document_type="Note"))
+	health.disable(subscription.name, "The endpoint answered 410 Gone")
+	committed.commit()
+	for doctype in ("Error Log", "Notification Log"):  # what disabling it told the administrators
+		committed.on_cleanup(
+			lambda doctype=doctype: frappe.db.delete(
+				doctype, {"reference_name" if doctype == "Error Log" else "document_name": subscription.name}
+			)
+		)
+	page = desk.open("/app/hub-subscription")
+	row = page.locator(".list-row-container", has_text=subscription.name)
+	row.locator(
+		".indicator-pill:visible", has_text="Disabled by the hub"
+	).wait_for()  # one indicator, not two switches
+	desk.open(f"/app/hub-subscription/{subscription.name}")
+	page.locator(".form-message", has_text="The endpoint answered 410 Gone").wait_for()
+	desk.screenshot("disabled-by-the-hub")
+	desk.action("Resume Deliveries")
+	page.locator(".indicator-pill", has_text="Active").wait_for()
+	desk.wait_until_idle()
+	assert read_committed(
+		"select status, disabled_reason from `tabHub Subscription` where name = %s", (subscription.name,)
+	) == [["Active", None]]
+	assert page.locator(".form-message", has_text="410 Gone").count() == 0
+
+
 def test_redeliver_a_failed_delivery(desk: Desk, committed):
 	port = free_port()  # nothing listens there yet: the first attempt gets no answer at all
 	subscription = committed.track(
