@@ -48,10 +48,17 @@ integration_hub.desk.check_fieldnames = function (doctype, fieldnames) {
 
 // A "Pick Fields" button under a table of fieldnames: tick the DocType's fields in a dialog instead
 // of typing them; typed names are checked as they change.
-integration_hub.desk.setup_field_picker = function (doctype, table_field, child_doctype, doctype_field) {
+integration_hub.desk.setup_field_picker = function (
+	doctype,
+	table_field,
+	child_doctype,
+	doctype_field
+) {
 	frappe.ui.form.on(child_doctype, {
 		fieldname(frm, cdt, cdn) {
-			integration_hub.desk.check_fieldnames(frm.doc[doctype_field], [locals[cdt][cdn].fieldname]);
+			integration_hub.desk.check_fieldnames(frm.doc[doctype_field], [
+				locals[cdt][cdn].fieldname,
+			]);
 		},
 	});
 	frappe.ui.form.on(doctype, {
@@ -111,7 +118,10 @@ integration_hub.desk.show_delivery_outcome = function (title, result) {
 		[__("Status"), __(result.status)],
 		[__("Receiver answered"), answer],
 		[__("Duration"), __("{0} ms", [result.duration_ms ?? "–"])],
-		[__("Response or error"), `<code>${frappe.utils.escape_html(result.response || "")}</code>`],
+		[
+			__("Response or error"),
+			`<code>${frappe.utils.escape_html(result.response || "")}</code>`,
+		],
 	];
 	frappe.msgprint({
 		title: `${title}: ${result.success ? __("delivered") : __("not delivered")}`,

@@ -53,7 +53,7 @@ class HubAPIKey(Document):
 		self.db_set("secret_hash", self.flags.secret_hash, update_modified=False)
 		self.show_token_once()
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	def rotate_secret(self) -> str:
 		"""A new secret for the same key (prefix, scopes and history stay); the old one stops working now."""
 		self.check_permission("write")

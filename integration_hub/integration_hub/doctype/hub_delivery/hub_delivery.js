@@ -11,11 +11,20 @@ frappe.ui.form.on("Hub Delivery", {
 				? `<span class="text-danger">${__("No answer")}</span>`
 				: frappe.form.formatters.Int(value, df, options, doc);
 		frm.set_df_property("last_status_code", "formatter", no_answer);
-		frm.fields_dict.attempts.grid.update_docfield_property("status_code", "formatter", no_answer);
+		frm.fields_dict.attempts.grid.update_docfield_property(
+			"status_code",
+			"formatter",
+			no_answer
+		);
 		frm.refresh_field("attempts");
 		frm.add_custom_button(__("Redeliver"), () =>
 			frm
-				.call({ doc: frm.doc, method: "redeliver", freeze: true, freeze_message: __("Sending…") })
+				.call({
+					doc: frm.doc,
+					method: "redeliver",
+					freeze: true,
+					freeze_message: __("Sending…"),
+				})
 				.then((r) => {
 					integration_hub.desk.show_delivery_outcome(__("Redelivery"), r.message);
 					frm.reload_doc();

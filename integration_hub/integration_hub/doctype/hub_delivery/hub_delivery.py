@@ -41,7 +41,7 @@ class HubDelivery(Document):
 		subscription: DF.Link | None
 	# end: auto-generated types
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	@desk_action
 	def redeliver(self) -> dict:
 		"""The form's Redeliver button: send it again now, whatever its state (Integration Manager)."""

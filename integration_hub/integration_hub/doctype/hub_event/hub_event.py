@@ -97,7 +97,7 @@ class HubEvent(Document):
 		return {}
 
 
-@frappe.whitelist()
+@frappe.whitelist(methods=["GET", "POST"])
 def get_count(doctype: str, filters=None, debug: bool = False, cache: bool = False) -> int:
 	"""`frappe.client.get_count` (hooked over it) that also counts virtual DocTypes, through their
 	controller's get_count as the Desk's list view does; every other DocType goes to Frappe's own."""

@@ -3,7 +3,12 @@
 
 {% include "integration_hub/public/js/hub_desk.js" %}
 
-integration_hub.desk.setup_field_picker("Hub Resource", "fields", "Hub Resource Field", "document_type");
+integration_hub.desk.setup_field_picker(
+	"Hub Resource",
+	"fields",
+	"Hub Resource Field",
+	"document_type"
+);
 
 frappe.ui.form.on("Hub Resource", {
 	refresh(frm) {
@@ -12,6 +17,9 @@ frappe.ui.form.on("Hub Resource", {
 	},
 
 	key_fields(frm) {
-		integration_hub.desk.check_fieldnames(frm.doc.document_type, (frm.doc.key_fields || "").split(","));
+		integration_hub.desk.check_fieldnames(
+			frm.doc.document_type,
+			(frm.doc.key_fields || "").split(",")
+		);
 	},
 });

@@ -15,7 +15,11 @@ frappe.ui.form.on("Hub Subscription", {
 		if (frm.is_new()) return;
 		frm.dashboard.clear_headline(); // refresh runs twice after the first save: one headline, not two
 		const actions = __("Actions");
-		frm.add_custom_button(__("Send Test Event"), () => subscription_send_test_event(frm), actions);
+		frm.add_custom_button(
+			__("Send Test Event"),
+			() => subscription_send_test_event(frm),
+			actions
+		);
 		frm.add_custom_button(__("Rotate Secret"), () => subscription_rotate_secret(frm), actions);
 		frm.add_custom_button(__("Recover"), () => subscription_recover(frm), actions);
 		frm.add_custom_button(__("Deliveries"), () =>
@@ -37,12 +41,15 @@ frappe.ui.form.on("Hub Subscription", {
 });
 
 function subscription_send_test_event(frm) {
-	frm.call({ doc: frm.doc, method: "send_test_event", freeze: true, freeze_message: __("Sending…") }).then(
-		(r) => {
-			integration_hub.desk.show_delivery_outcome(__("Test event"), r.message);
-			frm.reload_doc();
-		}
-	);
+	frm.call({
+		doc: frm.doc,
+		method: "send_test_event",
+		freeze: true,
+		freeze_message: __("Sending…"),
+	}).then((r) => {
+		integration_hub.desk.show_delivery_outcome(__("Test event"), r.message);
+		frm.reload_doc();
+	});
 }
 
 function subscription_rotate_secret(frm) {
@@ -72,7 +79,12 @@ function subscription_recover(frm) {
 		},
 		(values) =>
 			frm
-				.call({ doc: frm.doc, method: "recover", args: { since: values.since }, freeze: true })
+				.call({
+					doc: frm.doc,
+					method: "recover",
+					args: { since: values.since },
+					freeze: true,
+				})
 				.then((r) =>
 					frappe.msgprint({
 						title: __("Recovery queued"),

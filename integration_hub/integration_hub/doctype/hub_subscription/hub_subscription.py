@@ -150,19 +150,19 @@ class HubSubscription(Document):
 
 	# --- the form's buttons: the hub's operations, which check the caller's role ------------------
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	@desk_action
 	def send_test_event(self) -> dict:
 		return webhook_operations.send_test_event(self.name)
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	@desk_action
 	def rotate_secret(self) -> dict:
 		result = webhook_operations.rotate_secret(self.name)
 		self.show_secret(result.pop("secret"), _("New signing secret of {0}").format(self.name))
 		return result
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	@desk_action
 	def recover(self, since: str) -> dict:
 		return webhook_operations.recover(self.name, since)

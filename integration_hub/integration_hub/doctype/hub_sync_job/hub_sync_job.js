@@ -42,10 +42,17 @@ frappe.ui.form.on("Hub Sync Job", {
 			frappe.set_route("List", "Hub Sync Failure", { job: frm.doc.name, status: "Pending" })
 		);
 		if (frm.doc.last_run_status) {
-			const colors = { Running: "blue", Succeeded: "green", Partial: "orange", Failed: "red" };
+			const colors = {
+				Running: "blue",
+				Succeeded: "green",
+				Partial: "orange",
+				Failed: "red",
+			};
 			frm.dashboard.set_headline(
 				__("Last run: {0} at {1}", [
-					`<a href="/app/hub-sync-run/${encodeURIComponent(frm.doc.last_run)}">${__(frm.doc.last_run_status)}</a>`,
+					`<a href="/app/hub-sync-run/${encodeURIComponent(frm.doc.last_run)}">${__(
+						frm.doc.last_run_status
+					)}</a>`,
 					frappe.datetime.str_to_user(frm.doc.last_run_at),
 				]),
 				colors[frm.doc.last_run_status]

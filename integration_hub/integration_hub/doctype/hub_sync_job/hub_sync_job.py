@@ -77,13 +77,13 @@ class HubSyncJob(Document):
 		self.validate_shared_links()
 		self.validate_run_as()
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	@desk_action
 	def run_now(self) -> dict:
 		"""The form's Run Now button (Integration Manager)."""
 		return sync_operations.run_now(sync_operations.managed_job(self.name))
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	@desk_action
 	def reset_cursor(self) -> dict:
 		"""The form's Reset Cursor button (Integration Manager)."""
