@@ -58,6 +58,7 @@ WIZARD = {
 	"password": ADMIN_PASSWORD,
 }
 WAIT_MS = 30_000
+_screenshots_taken = []  # by this session: what the terminal summary points to
 
 
 @pytest.fixture(scope="session")
@@ -131,8 +132,10 @@ def browser() -> Iterator[Browser]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-	if SCREENSHOTS.is_dir() and any(SCREENSHOTS.glob("*.png")):
-		terminalreporter.write_line(f"browser tests: a screenshot of each step is in {SCREENSHOTS}")
+	if _screenshots_taken:
+		terminalreporter.write_line(
+			f"browser tests: {len(_screenshots_taken)} screenshots, one of each step, in {SCREENSHOTS}"
+		)
 
 
 @pytest.fixture(scope="session")
@@ -192,6 +195,7 @@ class Desk:
 		self.steps += 1
 		path = SCREENSHOTS / f"{self.name}-{self.steps:02d}-{step}.png"
 		self.page.screenshot(path=path, full_page=True)
+		_screenshots_taken.append(path)
 		return path
 
 	def fill_link(self, fieldname: str, value: str) -> None:
