@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from integration_hub.integration_hub.desk import show_secret_once
 from integration_hub.security.api_keys import new_secret
 
 
@@ -32,7 +33,7 @@ class HubAPIKey(Document):
 	# end: auto-generated types
 
 	def before_insert(self):
-		self.prefix, self.flags.plain_token, self.secret_hash = new_secret()
+		self.prefix, self.flags.plain_token, self.flags.secret_hash = new_secret()
 
 	def validate(self):
 		self.validate_scopes()
@@ -47,9 +48,12 @@ class HubAPIKey(Document):
 			seen.add(row.resource)
 
 	def after_insert(self):
+		# Written after the insert: the hash is a permission level 1 field, which an insert by anyone but
+		# Administrator would reset (nobody may write that level: only the key itself sets it).
+		self.db_set("secret_hash", self.flags.secret_hash, update_modified=False)
 		self.show_token_once()
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	def rotate_secret(self) -> str:
 		"""A new secret for the same key (prefix, scopes and history stay); the old one stops working now."""
 		self.check_permission("write")
@@ -59,11 +63,8 @@ class HubAPIKey(Document):
 		return self.flags.plain_token
 
 	def show_token_once(self):
-		frappe.msgprint(
-			_(
-				"Copy this API key now; it will not be shown again:<br><br><code>{0}</code><br><br>"
-				"Send it as <code>Authorization: Bearer &lt;key&gt;</code>."
-			).format(self.flags.plain_token),
+		show_secret_once(
+			self.flags.plain_token,
 			title=_("API key for {0}").format(self.key_name),
-			indicator="green",
+			how_to_use=_("Send it as <code>Authorization: Bearer &lt;key&gt;</code>."),
 		)

@@ -4,8 +4,10 @@
 import frappe
 from frappe.model.document import Document
 
+from integration_hub.events import operations as webhook_operations
 from integration_hub.events import retention
 from integration_hub.install import cache_name_sequence
+from integration_hub.integration_hub.desk import desk_action
 
 
 class HubDelivery(Document):
@@ -38,6 +40,12 @@ class HubDelivery(Document):
 		status: DF.Literal["Pending", "Failed", "Succeeded", "Dead"]
 		subscription: DF.Link | None
 	# end: auto-generated types
+
+	@frappe.whitelist(methods=["POST"])
+	@desk_action
+	def redeliver(self) -> dict:
+		"""The form's Redeliver button: send it again now, whatever its state (Integration Manager)."""
+		return webhook_operations.redeliver(self.name)
 
 	@staticmethod
 	def clear_old_logs(days: int = retention.DEFAULT_RETENTION_DAYS) -> None:

@@ -8,10 +8,12 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils.safe_exec import FrappeTransformer
 
+from integration_hub.events import operations as webhook_operations
 from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
 from integration_hub.events.subscriptions import lock_subscription_map, rebuild_subscription_map
 from integration_hub.http_client import OutboundRequestRefused, check_url
+from integration_hub.integration_hub.desk import desk_action, show_secret_once
 from integration_hub.validation import check_field_rows
 
 # The hub's own records: an event about them would describe the hub writing itself.
@@ -127,7 +129,7 @@ class HubSubscription(Document):
 
 	def validate_secret(self):
 		if not self.secret:
-			self.secret = signing.generate_secret()
+			self.secret = self.flags.generated_secret = signing.generate_secret()
 		elif not self.is_dummy_password(self.secret):
 			try:
 				signing.secret_key(self.secret)
@@ -143,6 +145,38 @@ class HubSubscription(Document):
 
 	def on_change(self):
 		rebuild_subscription_map()
+
+	def after_insert(self):
+		if self.flags.generated_secret:
+			self.show_secret(self.flags.generated_secret, _("Signing secret of {0}").format(self.name))
+
+	def show_secret(self, secret: str, title: str) -> None:
+		show_secret_once(
+			secret,
+			title=title,
+			how_to_use=_(
+				"Set it on the receiver: it verifies the <code>webhook-signature</code> header of every delivery with it."
+			),
+		)
+
+	# --- the form's buttons: the hub's operations, which check the caller's role ------------------
+
+	@frappe.whitelist(methods=["POST"])
+	@desk_action
+	def send_test_event(self) -> dict:
+		return webhook_operations.send_test_event(self.name)
+
+	@frappe.whitelist(methods=["POST"])
+	@desk_action
+	def rotate_secret(self) -> dict:
+		result = webhook_operations.rotate_secret(self.name)
+		self.show_secret(result.pop("secret"), _("New signing secret of {0}").format(self.name))
+		return result
+
+	@frappe.whitelist(methods=["POST"])
+	@desk_action
+	def recover(self, since: str) -> dict:
+		return webhook_operations.recover(self.name, since)
 
 	def on_trash(self):
 		lock_subscription_map()

@@ -8,6 +8,8 @@ from frappe import _
 from frappe.model.document import Document
 
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, is_exposed
+from integration_hub.integration_hub.desk import desk_action
+from integration_hub.sync import operations as sync_operations
 from integration_hub.validation import check_field_map, is_value_field
 
 # Kept by the runner and the scheduler; a form save never overwrites them.
@@ -74,6 +76,18 @@ class HubSyncJob(Document):
 		self.validate_deletion_policy()
 		self.validate_shared_links()
 		self.validate_run_as()
+
+	@frappe.whitelist(methods=["POST"])
+	@desk_action
+	def run_now(self) -> dict:
+		"""The form's Run Now button (Integration Manager)."""
+		return sync_operations.run_now(sync_operations.managed_job(self.name))
+
+	@frappe.whitelist(methods=["POST"])
+	@desk_action
+	def reset_cursor(self) -> dict:
+		"""The form's Reset Cursor button (Integration Manager)."""
+		return sync_operations.reset_cursor(sync_operations.managed_job(self.name))
 
 	def on_trash(self):
 		# A job's runs and failures go with it (Hub Sync Link belongs to the connection and stays).
