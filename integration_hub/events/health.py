@@ -14,7 +14,7 @@ from frappe import _
 from frappe.desk.doctype.notification_log.notification_log import make_notification_logs
 from frappe.utils import get_datetime, now_datetime
 
-from integration_hub.events.subscriptions import lock_subscription_map, rebuild_subscription_map
+from integration_hub.events.subscriptions import lock_subscription_map, update_subscription_map
 from integration_hub.install import INTEGRATION_MANAGER
 
 FAILING_DAYS = 5
@@ -95,7 +95,7 @@ def disable(subscription: str, reason: str) -> None:
 		{"status": "Disabled", "disabled_reason": reason, "disabled_at": now},
 		update_modified=True,
 	)
-	rebuild_subscription_map()
+	update_subscription_map(subscription, None)
 	title = _("Hub Subscription {0} disabled").format(subscription)
 	frappe.log_error(
 		title=title, message=reason, reference_doctype="Hub Subscription", reference_name=subscription

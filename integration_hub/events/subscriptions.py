@@ -2,7 +2,7 @@
 subscriptions active when it commits.
 
 The active subscriptions are compiled into one row of `tabHub Lock` (`subscriptions`: a version and the
-map as JSON), rebuilt by every change of a subscription in the changer's own transaction. A writer reads
+map as JSON), which every change of a subscription updates in the changer's own transaction. A writer reads
 that row once per transaction with a share lock and holds it until it commits; a changer locks the row
 exclusively before it changes anything. So a change either committed before the writer's read (and the
 locking read, which sees the latest committed version, returns the new map) or waits until the writer has
@@ -51,7 +51,6 @@ def _transaction_map() -> dict[str, list[Subscription]]:
 	if mapping is None:
 		row = read_shared(SUBSCRIPTIONS_LOCK)
 		if row is None:  # a site migrated before the row existed: compile it now
-			lock_subscription_map()
 			row = frappe._dict(data=rebuild_subscription_map())
 		mapping = _parse(row.data or "{}")
 		_remember_for_transaction(mapping)
@@ -94,11 +93,42 @@ def lock_subscription_map() -> None:
 	lock_rows([SUBSCRIPTIONS_LOCK])
 
 
-def rebuild_subscription_map() -> str:
-	"""Compile the active subscriptions into the map (after lock_subscription_map, once the change is
-	written); the rest of this transaction sees the new map. Returns the map's JSON."""
+def update_subscription_map(name: str, entry: dict | None) -> None:
+	"""Put one subscription's `entry` (map_entry; None: not active) into the map, once its change is
+	written. The rest of the map is the one last committed: every change holds the map's lock, so no
+	other subscription row needs to be read (reading them would wait on the delivery workers, which
+	update their health columns, and deadlock with them)."""
 	row = lock_rows([SUBSCRIPTIONS_LOCK])[SUBSCRIPTIONS_LOCK]
-	data = json.dumps({"subscriptions": _active_subscriptions()}, separators=(",", ":"))
+	entries = [e for e in json.loads(row.data or "{}").get("subscriptions", []) if e["name"] != name]
+	if entry is not None:
+		entries.append(entry)
+	_write_map(row, sorted(entries, key=lambda e: (e["creation"], e["name"])))
+
+
+def map_entry(subscription) -> dict | None:
+	"""A Hub Subscription document's entry in the map, or None when it sends nothing."""
+	if not subscription.enabled or subscription.status != "Active":
+		return None
+	return {
+		"name": subscription.name,
+		"doctype": subscription.document_type,
+		"events": sorted(action for action, flag in EVENT_FLAGS.items() if subscription.get(flag)),
+		"condition": (subscription.condition or "").strip() or None,
+		"run_as": subscription.run_as,
+		"allowlist": [row.fieldname for row in subscription.get("fields") or []] or None,
+		"creation": str(subscription.creation),
+	}
+
+
+def rebuild_subscription_map() -> str:
+	"""Compile the map afresh from every active subscription (install and migrate, which may have
+	changed subscriptions without their controller). Returns the map's JSON."""
+	row = lock_rows([SUBSCRIPTIONS_LOCK])[SUBSCRIPTIONS_LOCK]
+	return _write_map(row, _active_subscriptions())
+
+
+def _write_map(row, entries: list[dict]) -> str:
+	data = json.dumps({"subscriptions": entries}, separators=(",", ":"))
 	update_locked_row(SUBSCRIPTIONS_LOCK, version=(row.version or 0) + 1, data=data)
 	_remember_for_transaction(_parse(data))
 	return data
@@ -107,28 +137,11 @@ def rebuild_subscription_map() -> str:
 def _active_subscriptions() -> list[dict]:
 	if not frappe.db.table_exists("Hub Subscription"):  # while the app itself is being installed
 		return []
-	# Configuration, not a caller's data. Locking reads: the latest committed rows, whatever this
-	# transaction's snapshot (the map lock keeps other changers out meanwhile).
-	flags = ", ".join(f"`{flag}`" for flag in EVENT_FLAGS.values())
-	rows = frappe.db.sql(
-		f"""select name, document_type, `condition`, run_as, {flags} from `tabHub Subscription`
-		where enabled = 1 and status = 'Active' order by creation, name lock in share mode""",
-		as_dict=True,
+	# Configuration, not a caller's data.
+	names = frappe.get_all(
+		"Hub Subscription",
+		filters={"enabled": 1, "status": "Active"},
+		order_by="creation, name",
+		pluck="name",
 	)
-	fields: dict[str, list[str]] = {}
-	for parent, fieldname in frappe.db.sql(
-		"""select parent, fieldname from `tabHub Subscription Field`
-		where parenttype = 'Hub Subscription' order by parent, idx lock in share mode"""
-	):
-		fields.setdefault(parent, []).append(fieldname)
-	return [
-		{
-			"name": row.name,
-			"doctype": row.document_type,
-			"events": sorted(action for action, flag in EVENT_FLAGS.items() if row.get(flag)),
-			"condition": (row.condition or "").strip() or None,
-			"run_as": row.run_as,
-			"allowlist": fields.get(row.name) or None,
-		}
-		for row in rows
-	]
+	return [map_entry(frappe.get_doc("Hub Subscription", name)) for name in names]

@@ -9,6 +9,8 @@ import math
 import time
 import uuid
 
+import redis
+
 import frappe
 from frappe import _
 
@@ -35,9 +37,17 @@ def hit(bucket: str, limit_per_minute: int) -> None:
 	if limit_per_minute <= 0:
 		return
 	key = frappe.cache.make_key(f"integration_hub:rate:{bucket}")
-	wait_ms = frappe.cache.eval(
-		SLIDING_WINDOW, 1, key, int(time.time() * 1000), WINDOW_MS, limit_per_minute, uuid.uuid4().hex
-	)
+	try:
+		wait_ms = frappe.cache.eval(
+			SLIDING_WINDOW, 1, key, int(time.time() * 1000), WINDOW_MS, limit_per_minute, uuid.uuid4().hex
+		)
+	except (redis.exceptions.RedisError, OSError):
+		# Without Redis no limit can be counted; refusing every request would turn a cache outage into
+		# an outage of the hub, whose writes and events do not need Redis.
+		frappe.logger("integration_hub").warning(
+			"Rate limit not counted: Redis is unreachable", exc_info=True
+		)
+		return
 	if wait_ms:
 		retry_after = math.ceil(int(wait_ms) / 1000)
 		raise RateLimited(

@@ -11,7 +11,7 @@ from frappe.utils.safe_exec import FrappeTransformer
 from integration_hub.events import operations as webhook_operations
 from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
-from integration_hub.events.subscriptions import lock_subscription_map, rebuild_subscription_map
+from integration_hub.events.subscriptions import lock_subscription_map, map_entry, update_subscription_map
 from integration_hub.http_client import OutboundRequestRefused, check_url
 from integration_hub.integration_hub.desk import desk_action, show_secret_once
 from integration_hub.validation import check_field_rows
@@ -144,7 +144,7 @@ class HubSubscription(Document):
 			self.disabled_at = frappe.utils.now_datetime()
 
 	def on_change(self):
-		rebuild_subscription_map()
+		update_subscription_map(self.name, map_entry(self))
 
 	def after_insert(self):
 		if self.flags.generated_secret:
@@ -188,4 +188,4 @@ class HubSubscription(Document):
 		frappe.db.sql("delete from `tabHub Delivery` where subscription = %s", (self.name,))
 
 	def after_delete(self):
-		rebuild_subscription_map()
+		update_subscription_map(self.name, None)
