@@ -20,7 +20,7 @@ from integration_hub.exceptions import (
 	authentication_hint,
 	problem_from_exception,
 )
-from integration_hub.security.limits import body_shape_problem
+from integration_hub.security.limits import body_nesting_problem
 
 API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 PROBLEM_JSON = "application/problem+json"
@@ -75,7 +75,7 @@ def framework_problem(response: Response) -> tuple[Problem, dict]:
 def _unparsable_body(request) -> BadRequest | None:
 	"""Frappe parses a JSON body before any hook of ours runs, and answers 500 to one it cannot parse
 	(past about a thousand levels, Python's json runs out of stack): that is the client's error."""
-	problem = body_shape_problem(request)
+	problem = body_nesting_problem(request)
 	return BadRequest(problem, [{"pointer": "", "detail": problem}]) if problem else None
 
 

@@ -14,7 +14,7 @@ from frappe import _
 from frappe.desk.doctype.notification_log.notification_log import make_notification_logs
 from frappe.utils import get_datetime, now_datetime
 
-from integration_hub.events.subscriptions import lock_subscription_map, update_subscription_map
+from integration_hub.events.subscriptions import update_subscription_map
 from integration_hub.install import INTEGRATION_MANAGER
 
 FAILING_DAYS = 5
@@ -88,7 +88,6 @@ def _failing_reason(failing_since) -> str:
 
 def disable(subscription: str, reason: str) -> None:
 	now = now_datetime()
-	lock_subscription_map()
 	frappe.db.set_value(
 		"Hub Subscription",
 		subscription,

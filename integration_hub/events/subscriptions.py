@@ -4,7 +4,7 @@ subscriptions active when it commits.
 The active subscriptions are compiled into one row of `tabHub Lock` (`subscriptions`: a version and the
 map as JSON), which every change of a subscription updates in the changer's own transaction. A writer reads
 that row once per transaction with a share lock and holds it until it commits; a changer locks the row
-exclusively before it changes anything. So a change either committed before the writer's read (and the
+exclusively when it writes the new map, and holds it until it commits. So a change either committed before the writer's read (and the
 locking read, which sees the latest committed version, returns the new map) or waits until the writer has
 committed. A cache of the map outside the database cannot give that: a process whose transaction began
 before a change reads the old subscriptions, and would cache them for everyone after the change.
@@ -87,17 +87,16 @@ def _parse(data: str) -> dict[str, list[Subscription]]:
 	return mapping
 
 
-def lock_subscription_map() -> None:
-	"""Call before changing a subscription, ahead of any write to it: writers that read the map wait
-	for this transaction, and this transaction for the writers that have read it."""
-	lock_rows([SUBSCRIPTIONS_LOCK])
-
-
 def update_subscription_map(name: str, entry: dict | None) -> None:
 	"""Put one subscription's `entry` (map_entry; None: not active) into the map, once its change is
-	written. The rest of the map is the one last committed: every change holds the map's lock, so no
-	other subscription row needs to be read (reading them would wait on the delivery workers, which
-	update their health columns, and deadlock with them)."""
+	written, under the map's exclusive lock (held to commit: it waits for the writers that have read
+	the map, and writers after it wait for its commit). The rest of the map is the one last committed,
+	as every change holds that lock: no other subscription row is read.
+
+	The lock is taken here, as a change's last step: a change holding it from the start would wait, with
+	it, for locks that writers take before they read the map (deleting any document makes Frappe lock a
+	gap of `__Auth`, where a new subscription writes its secret): a deadlock. Reading the other
+	subscription rows would likewise wait for delivery workers updating their health columns."""
 	row = lock_rows([SUBSCRIPTIONS_LOCK])[SUBSCRIPTIONS_LOCK]
 	entries = [e for e in json.loads(row.data or "{}").get("subscriptions", []) if e["name"] != name]
 	if entry is not None:

@@ -59,9 +59,10 @@ def shape_problem(value: object) -> str | None:
 	return _shape_problem(value, max_json_depth(), max_string)
 
 
-def body_shape_problem(request) -> str | None:
-	"""Why the JSON body of `request` could not be parsed (nested too deeply, or not JSON), or None:
-	for a request that failed before any hook of ours ran (Frappe parses a JSON body first)."""
+def body_nesting_problem(request) -> str | None:
+	"""Why the JSON body of `request` could not be parsed for its nesting, or None: for a request that
+	failed before any hook of ours ran (Frappe parses a JSON body first; malformed JSON it reports as
+	JSONDecodeError itself)."""
 	if not request.is_json:
 		return None
 	text = request.get_data(as_text=True, cache=True)
@@ -69,10 +70,10 @@ def body_shape_problem(request) -> str | None:
 	if problem is None:
 		try:
 			json.loads(text)
-		except ValueError:
-			problem = _("the body is not valid JSON")
 		except RecursionError:  # deeper than this process's stack allows, under a very high limit
 			problem = _("the body is nested too deeply")
+		except ValueError:
+			pass
 	return problem
 
 

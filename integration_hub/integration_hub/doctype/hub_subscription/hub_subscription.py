@@ -11,7 +11,7 @@ from frappe.utils.safe_exec import FrappeTransformer
 from integration_hub.events import operations as webhook_operations
 from integration_hub.events import signing
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
-from integration_hub.events.subscriptions import lock_subscription_map, map_entry, update_subscription_map
+from integration_hub.events.subscriptions import map_entry, update_subscription_map
 from integration_hub.http_client import OutboundRequestRefused, check_url
 from integration_hub.integration_hub.desk import desk_action, show_secret_once
 from integration_hub.validation import check_field_rows
@@ -65,10 +65,6 @@ class HubSubscription(Document):
 		subscription_name: DF.Data
 		timeout_seconds: DF.Int
 	# end: auto-generated types
-
-	def before_validate(self):
-		# Before this save writes anything: writers that already read the map finish first (events/subscriptions.py).
-		lock_subscription_map()
 
 	def validate(self):
 		self.validate_document_type()
@@ -179,7 +175,6 @@ class HubSubscription(Document):
 		return webhook_operations.recover(self.name, since)
 
 	def on_trash(self):
-		lock_subscription_map()
 		# Its events and deliveries go with it: they can never be sent again.
 		deliveries = frappe.db.sql("select name from `tabHub Delivery` where subscription = %s", (self.name,))
 		names = [str(row[0]) for row in deliveries]
