@@ -64,6 +64,23 @@ def update_locked_row(name: str, **values) -> None:
 		held[name].update(values)
 
 
+def record_rows(references: list[tuple[str, str]], reference_doctype: str) -> None:
+	"""Set `reference_name` on rows this transaction holds exclusively, in one statement:
+	`references` are (row name, reference name) pairs."""
+	now, user = now_datetime(), frappe.session.user
+	frappe.db.sql(
+		f"""insert into `tabHub Lock`
+			(name, creation, modified, owner, modified_by, reference_doctype, reference_name, version)
+		values {", ".join(["(%s, %s, %s, %s, %s, %s, %s, 0)"] * len(references))}
+		on duplicate key update reference_name = values(reference_name), modified = values(modified)""",
+		[v for name, ref in references for v in (name, now, now, user, user, reference_doctype, ref)],
+	)
+	held = held_locks()
+	for name, reference in references:
+		if name in held:
+			held[name].reference_name = reference
+
+
 def held_locks() -> dict[str, frappe._dict]:
 	"""The rows this transaction has locked exclusively: forgotten when it commits or rolls back."""
 	held = getattr(frappe.local, _HELD, None)

@@ -18,7 +18,13 @@ import frappe
 from frappe import _
 
 from integration_hub.documents.exposure import Resource
-from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
+from integration_hub.documents.key_locks import (
+	RecordBatch,
+	batched_records,
+	comparable,
+	lock_keys,
+	recorded_document,
+)
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 
@@ -38,10 +44,11 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 		)
 	lock_batch_keys(resource, records, key_fields)
 	known_new = records_with_new_keys(resource, records, key_fields)
-	results = [
-		_upsert_in_savepoint(resource, record, key_fields, index, index in known_new)
-		for index, record in enumerate(records)
-	]
+	with batched_records(resource.doctype) as recorded:
+		results = [
+			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded)
+			for index, record in enumerate(records)
+		]
 	if records:
 		frappe.db.release_savepoint(SAVEPOINT)
 	failed = [result for result in results if result["status"] == "failed"]
@@ -107,16 +114,23 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 
 
 def _upsert_in_savepoint(
-	resource: Resource, record: object, key_fields: tuple[str, ...], index: int, known_new: bool = False
+	resource: Resource,
+	record: object,
+	key_fields: tuple[str, ...],
+	index: int,
+	known_new: bool,
+	recorded: RecordBatch,
 ) -> dict:
 	# Setting a savepoint again replaces the previous one of that name: one statement per record, and
 	# one release after the batch.
 	frappe.db.savepoint(SAVEPOINT)
 	pointer = f"/records/{index}"
+	mark = recorded.mark()
 	try:
 		result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
+		recorded.discard_since(mark)
 		problem = problem_from_exception(e)
 		if problem.status >= 500:
 			frappe.log_error(title=f"integration_hub bulk_upsert: {resource.doctype} record {index}")

@@ -8,12 +8,17 @@ was last written to, and the locking read returns it. Key values are compared as
 them, near enough: without trailing spaces and case.
 """
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 
-from integration_hub.locks import lock_rows, update_locked_row
+import frappe
+
+from integration_hub.locks import lock_rows, record_rows, update_locked_row
 
 KEY_PREFIX = "key:"
+_BATCH = "integration_hub_key_record_batch"
 
 
 def lock_keys(doctype: str, keys: list[dict]) -> None:
@@ -28,10 +33,38 @@ def recorded_document(doctype: str, key: dict) -> str | None:
 
 
 def record_document(doctype: str, key: dict, document: str) -> None:
-	"""After creating `document` with `key` (whose lock this transaction holds)."""
+	"""After creating `document` with `key` (whose lock this transaction holds); inside
+	`batched_records`, written with the batch's others when it ends."""
 	name = key_lock_name(doctype, key)
 	lock_rows([name], doctype)
-	update_locked_row(name, reference_name=str(document))
+	batch = getattr(frappe.local, _BATCH, None)
+	if batch is not None:
+		batch.append((name, str(document)))
+	else:
+		update_locked_row(name, reference_name=str(document))
+
+
+class RecordBatch(list):
+	def mark(self) -> int:
+		return len(self)
+
+	def discard_since(self, mark: int) -> None:
+		"""Forget what was recorded after `mark`: rolled back to a savepoint taken there."""
+		del self[mark:]
+
+
+@contextlib.contextmanager
+def batched_records(doctype: str) -> Iterator[RecordBatch]:
+	"""Write the documents a bulk call creates to their keys' rows in one statement at its end, rather
+	than one UPDATE a document."""
+	batch = RecordBatch()
+	setattr(frappe.local, _BATCH, batch)
+	try:
+		yield batch
+	finally:
+		delattr(frappe.local, _BATCH)
+	if batch:
+		record_rows(batch, doctype)
 
 
 def key_lock_name(doctype: str, key: dict) -> str:
