@@ -12,11 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import frappe
-from frappe.installer import update_site_config
-
-from tests.factories import HubResourceFactory, ItemFactory, UserFactory, issue_api_token
-from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.fixtures_doctypes import ITEM
 from tests.helpers import read_committed
 
 API = "/api/method/integration_hub.api.v1"
@@ -105,20 +101,6 @@ ENDPOINTS = {
 	"openapi": ("get", {"unexpected": arguments}),
 	"ping": ("get", {"unexpected": arguments}),
 }
-
-
-@pytest.fixture
-def fuzz_client(committed, http):
-	committed.track(HubResourceFactory())
-	for code in ("FUZZ-KEEP-1", "FUZZ-KEEP-2"):
-		committed.track(ItemFactory(code=code, title="Fuzz", qty=1))
-	editor = committed.track(UserFactory(roles=[EDITOR_ROLE]))
-	token = issue_api_token(editor)
-	update_site_config("integration_hub_rate_limit_per_minute", 1_000_000)
-	committed.commit()
-	committed.on_cleanup(lambda: update_site_config("integration_hub_rate_limit_per_minute", None))
-	committed.on_cleanup(lambda: frappe.db.delete("Hub Idempotency Key", {"user": editor.name}))
-	return http(token)
 
 
 def database_state(endpoint: str | None = None) -> tuple:

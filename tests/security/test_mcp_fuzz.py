@@ -8,12 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import frappe
-from frappe.installer import update_site_config
-
 from integration_hub.api.mcp.tools import IDEMPOTENCY_ARGUMENT, TOOLS
-from tests.factories import HubResourceFactory, ItemFactory, UserFactory, issue_api_token
-from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.fixtures_doctypes import ITEM
 from tests.security.test_fuzz import arguments, database_state, records_without_key
 
 MCP = "/api/method/integration_hub.api.mcp"
@@ -58,22 +54,8 @@ def test_the_fuzzed_tools_are_all_the_tools():
 	assert set(TOOL_ARGUMENTS) == set(TOOLS)
 
 
-@pytest.fixture
-def mcp_client(committed, http):
-	committed.track(HubResourceFactory())
-	for code in ("FUZZ-KEEP-1", "FUZZ-KEEP-2"):
-		committed.track(ItemFactory(code=code, title="Fuzz", qty=1))
-	editor = committed.track(UserFactory(roles=[EDITOR_ROLE]))
-	token = issue_api_token(editor)
-	update_site_config("integration_hub_rate_limit_per_minute", 1_000_000)
-	committed.commit()
-	committed.on_cleanup(lambda: update_site_config("integration_hub_rate_limit_per_minute", None))
-	committed.on_cleanup(lambda: frappe.db.delete("Hub Idempotency Key", {"user": editor.name}))
-	return http(token)
-
-
 @pytest.mark.parametrize("tool", sorted(TOOL_ARGUMENTS))
-def test_arbitrary_tool_arguments_never_break_the_endpoint(mcp_client, tool):
+def test_arbitrary_tool_arguments_never_break_the_endpoint(fuzz_client, tool):
 	before = database_state()
 
 	@settings(
@@ -97,7 +79,7 @@ def test_arbitrary_tool_arguments_never_break_the_endpoint(mcp_client, tool):
 			"method": "tools/call",
 			"params": {"name": name, "arguments": sent},
 		}
-		response = mcp_client.post(MCP, json=message, headers=HEADERS)
+		response = fuzz_client.post(MCP, json=message, headers=HEADERS)
 		assert response.status_code < 500, (sent, response.status_code, response.text[:500])
 		assert "Traceback" not in response.text
 		body = response.json()
