@@ -103,6 +103,21 @@ ENDPOINTS = {
 }
 
 
+def fuzz_settings(examples: int) -> settings:
+	"""Hypothesis settings of the HTTP fuzz tests: no deadline (a real server answers), no example
+	database, and the health checks that a function-scoped server fixture and large inputs trip."""
+	return settings(
+		max_examples=examples,
+		deadline=None,
+		database=None,
+		suppress_health_check=[
+			HealthCheck.function_scoped_fixture,
+			HealthCheck.too_slow,
+			HealthCheck.data_too_large,
+		],
+	)
+
+
 def database_state(endpoint: str | None = None) -> tuple:
 	queries = [
 		f"select count(*), coalesce(sum(qty), 0), max(modified) from `tab{ITEM}`",
@@ -122,16 +137,7 @@ def test_arbitrary_input_never_breaks_the_api(fuzz_client, endpoint):
 	method, argument_strategies = ENDPOINTS[endpoint]
 	before = database_state(endpoint)
 
-	@settings(
-		max_examples=EXAMPLES,
-		deadline=None,
-		database=None,
-		suppress_health_check=[
-			HealthCheck.function_scoped_fixture,
-			HealthCheck.too_slow,
-			HealthCheck.data_too_large,
-		],
-	)
+	@fuzz_settings(EXAMPLES)
 	@given(
 		st.fixed_dictionaries({}, optional=argument_strategies),
 		st.none() | st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=300),

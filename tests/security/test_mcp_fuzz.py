@@ -5,12 +5,12 @@ traceback; and nothing is written, because no write can form a valid record (the
 the key field, see test_fuzz.py)."""
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from integration_hub.api.mcp.tools import IDEMPOTENCY_ARGUMENT, TOOLS
 from tests.fixtures_doctypes import ITEM
-from tests.security.test_fuzz import arguments, database_state, records_without_key
+from tests.security.test_fuzz import arguments, database_state, fuzz_settings, records_without_key
 
 MCP = "/api/method/integration_hub.api.mcp"
 EXAMPLES = 150
@@ -58,16 +58,7 @@ def test_the_fuzzed_tools_are_all_the_tools():
 def test_arbitrary_tool_arguments_never_break_the_endpoint(fuzz_client, tool):
 	before = database_state()
 
-	@settings(
-		max_examples=EXAMPLES,
-		deadline=None,
-		database=None,
-		suppress_health_check=[
-			HealthCheck.function_scoped_fixture,
-			HealthCheck.too_slow,
-			HealthCheck.data_too_large,
-		],
-	)
+	@fuzz_settings(EXAMPLES)
 	@given(
 		st.fixed_dictionaries({}, optional={**TOOL_ARGUMENTS[tool], "unexpected": arguments}),
 		st.just(tool) | st.text(max_size=30),
