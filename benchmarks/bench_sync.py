@@ -30,7 +30,8 @@ from benchmarks.harness import RECORD_FIELDS, Context, elapsed, ensure_custom_do
 from integration_hub.documents.bulk import bulk_upsert
 from integration_hub.documents.exposure import clear_exposure_cache, get_resource
 from integration_hub.sync import state
-from integration_hub.sync.runner import forget_finished_inserts, run_job
+from integration_hub.sync.pages import forget_finished_inserts
+from integration_hub.sync.run import run_job
 from tests import remote_site
 from tests.fixtures_doctypes import expose_fully
 

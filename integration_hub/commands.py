@@ -1,7 +1,7 @@
 """bench commands for the people who run a hub: `bench --site SITE hub status|doctor|sync|recover`.
 
 Thin over the services: status and doctor over `operations.status`, sync over the sync runner, recover
-over the webhook operations. Each command is an edge: it owns (and commits) its transaction.
+over the webhook controls. Each command is an edge: it owns (and commits) its transaction.
 """
 
 import json
@@ -76,7 +76,8 @@ def doctor(context):
 @pass_context
 def sync(context, job, full=False):
 	"""Run a Hub Sync Job now, in the foreground, with a progress bar and a summary."""
-	from integration_hub.sync import runner, state
+	from integration_hub.sync import run as sync_run
+	from integration_hub.sync import state
 
 	with connected(context):
 		if not frappe.db.exists("Hub Sync Job", job):
@@ -89,7 +90,7 @@ def sync(context, job, full=False):
 			frappe.db.commit()
 			click.echo(f"{job}: cursor reset, copying everything")
 		with sync_progress_bar(job) as on_progress:
-			run_name = runner.run_job(job, trigger="Manual", on_progress=on_progress)
+			run_name = sync_run.run_job(job, trigger="Manual", on_progress=on_progress)
 		if run_name is None:
 			_fail(f"Hub Sync Job {job} is already running elsewhere; nothing was done")
 		run = frappe.db.get_value("Hub Sync Run", run_name, "*", as_dict=True)
@@ -107,11 +108,12 @@ def sync(context, job, full=False):
 def recover(context, subscription, since):
 	"""Resend a subscription's failed and dead deliveries since a moment, in event order (queued on the long
 	queue, like the API's recover)."""
-	from integration_hub.events import operations
+
+	from integration_hub.events import controls
 
 	with connected(context):
 		try:
-			result = operations.recover(subscription, since)
+			result = controls.recover(subscription, since)
 		except HubError as e:  # raised before anything is written
 			_fail(str(e))
 		frappe.db.commit()

@@ -56,6 +56,13 @@ class ValidationFailed(HubError):
 	title = "Validation failed"
 
 
+class MappingError(ValidationFailed):
+	"""A record that a field map cannot turn into the other side's values."""
+
+	code = "MAPPING_FAILED"
+	title = "Mapping failed"
+
+
 class IdempotencyKeyReused(HubError):
 	http_status_code = 422
 	code = "IDEMPOTENCY_KEY_REUSED"

@@ -45,18 +45,24 @@ override_whitelisted_methods = {
 	"frappe.client.get_count": "integration_hub.integration_hub.doctype.hub_event.hub_event.get_count",
 }
 
+# "all" runs every 4 minutes by default; sync jobs are due on any minute, webhooks (outbound deliveries
+# and inbound events) are swept every minute.
 scheduler_events = {
-	"all": ["integration_hub.tasks.position_committed_changes"],
+	"all": ["integration_hub.documents.sequencer.position_committed_changes"],
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
 	"daily": ["integration_hub.tasks.prune_change_log", "integration_hub.tasks.prune_key_locks"],
-	# "all" runs every 4 minutes by default; sync jobs are due on any minute, webhooks are swept every minute.
 	"cron": {
-		"* * * * *": ["integration_hub.sync.scheduler.enqueue_due_jobs", "integration_hub.events.jobs.sweep"]
+		"* * * * *": [
+			"integration_hub.sync.scheduler.enqueue_due_jobs",
+			"integration_hub.events.jobs.sweep",
+			"integration_hub.inbound.jobs.sweep",
+		]
 	},
 }
 
-# Retention through Log Settings (days, changeable there); events go with their deliveries.
-default_log_clearing_doctypes = {"Hub Delivery": 30, "Hub Sync Run": 90}
+# Retention through Log Settings (days, changeable there); events go with their deliveries. Inbound
+# events are kept 30 days.
+default_log_clearing_doctypes = {"Hub Delivery": 30, "Hub Sync Run": 90, "Hub Inbound Event": 30}
 
 # Events and deliveries name the document they are about; that must not stop anyone deleting it.
 ignore_links_on_delete = ["Hub Event", "Hub Delivery"]
@@ -70,8 +76,5 @@ auth_hooks = [
 # Body size and JSON shape limits on the hub's API paths, before any endpoint runs.
 before_request = ["integration_hub.security.limits.check_request_shape"]
 
-# Inbound webhooks: due retries (and events whose job was lost) are enqueued every minute; received
-# events are kept 30 days through Log Settings. Apps register handlers under
-# `integration_hub_inbound_handlers = {"name": "app.module.function"}` in their own hooks.py.
-scheduler_events["cron"]["* * * * *"].append("integration_hub.inbound.processing.sweep")
-default_log_clearing_doctypes["Hub Inbound Event"] = 30
+# Inbound webhooks: apps register handlers under `integration_hub_inbound_handlers = {"name":
+# "app.module.function"}` in their own hooks.py (see inbound/handlers.py).

@@ -1,20 +1,10 @@
-"""Scheduled tasks: each is an edge that owns its transaction."""
+"""Scheduled tasks: each is an edge that owns its transaction. The change feed's sequencer is scheduled
+directly (documents/sequencer.py), as it commits its own short transactions."""
 
 import frappe
 
 from integration_hub import locks
 from integration_hub.documents import changes, idempotency
-
-
-def position_committed_changes(max_batches: int = 100) -> None:
-	"""Give change-feed positions to every change committed so far, in short transactions."""
-	with changes.sequencer_lock():
-		frappe.db.commit()  # a fresh snapshot, taken after the previous sequencer committed
-		for _batch in range(max_batches):
-			stamped = changes.stamp_committed_changes()
-			frappe.db.commit()
-			if stamped < changes.STAMP_BATCH:
-				break
 
 
 def prune_idempotency_keys() -> None:

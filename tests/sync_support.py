@@ -8,7 +8,7 @@ import sys
 
 import frappe
 
-from integration_hub.sync.runner import run_job
+from integration_hub.sync.run import run_job
 from tests.fixtures_doctypes import ITEM
 from tests.remote_site import REPO
 
@@ -54,7 +54,7 @@ def start_job_process(site: str, job_name: str) -> subprocess.Popen:
 		"import frappe, sys\n"
 		"frappe.init(site=sys.argv[1], sites_path='.')\n"
 		"frappe.connect()\n"
-		"from integration_hub.sync.runner import run_job\n"
+		"from integration_hub.sync.run import run_job\n"
 		"print(run_job(sys.argv[2]))\n"
 	)
 	return subprocess.Popen(

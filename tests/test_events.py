@@ -18,10 +18,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 import frappe
 from frappe.utils import get_datetime, now_datetime
 
-from integration_hub.events import health, jobs, retention, signing
+from integration_hub.events import health, jobs, retention
 from integration_hub.events.subscriptions import subscriptions_for
 from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS, OutboundRequestRefused
 from integration_hub.install import INTEGRATION_MANAGER
+from integration_hub.webhooks import signing
 from tests.factories import (
 	CategoryFactory,
 	HubSubscriptionFactory,

@@ -13,7 +13,8 @@ import frappe
 from frappe.utils import background_jobs, now_datetime
 from frappe.utils.scheduler import is_dormant, schedule_jobs_based_on_activity
 
-from integration_hub.events import activity, jobs
+from integration_hub.events import jobs
+from integration_hub.operations import activity
 from tests.factories import HubSubscriptionFactory, ItemFactory
 from tests.test_events import Receiver, commit_and_deliver, deliveries
 

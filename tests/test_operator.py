@@ -17,9 +17,10 @@ from frappe.utils import now_datetime
 from frappe.utils.background_jobs import generate_qname, get_redis_conn
 
 from integration_hub.commands import hub
-from integration_hub.events import activity, outbox
+from integration_hub.events import outbox
+from integration_hub.operations import activity
 from integration_hub.operations import status as operator_status
-from integration_hub.sync.runner import run_job
+from integration_hub.sync.run import run_job
 from integration_hub.sync.scheduler import QUEUE as SYNC_QUEUE
 from tests.factories import HubConnectionFactory, HubSubscriptionFactory, HubSyncJobFactory, UserFactory
 from tests.rest_server import TOKEN, rest_server

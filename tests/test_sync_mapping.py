@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 import frappe
 from frappe.utils import get_system_timezone
 
-from integration_hub.sync.mapping import FieldMap, FieldRule, MappingError, transform_value
+from integration_hub.exceptions import MappingError
+from integration_hub.mapping.field_maps import FieldMap, FieldRule
+from integration_hub.mapping.transforms import transform_value
 from tests.factories import CategoryFactory
 
 

@@ -10,9 +10,10 @@ from frappe.utils import get_system_timezone
 
 from integration_hub.documents.bulk import records_with_new_keys
 from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS
+from integration_hub.mapping.field_maps import FieldMap
 from integration_hub.sync import state
-from integration_hub.sync.mapping import FieldMap
-from integration_hub.sync.runner import job_resource, run_job
+from integration_hub.sync.pages import job_resource
+from integration_hub.sync.run import run_job
 from tests.factories import CategoryFactory, HubConnectionFactory, HubSyncJobFactory, UserFactory
 from tests.fixtures_doctypes import ITEM, READER_ROLE
 from tests.rest_server import TOKEN, rest_server

@@ -2,11 +2,14 @@
 `Idempotency-Key`, and a failed call leaves nothing behind.
 
 The request is the transaction's owner here, so this is the one place of the API that commits or
-rolls back.
+rolls back: Frappe commits a call that returns, this rolls back one that fails. The one exception is
+the change feed's sequencer, which `changes` runs first and which commits its own short transactions
+(documents/sequencer.py).
 """
 
 import functools
 import inspect
+from collections.abc import Callable
 
 from werkzeug.wrappers import Response
 
@@ -22,8 +25,10 @@ from integration_hub.security.limits import shape_problem
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
-def endpoint(*, idempotent: bool = False):
-	"""Wrap an endpoint (under `@frappe.whitelist`; `functools.wraps` keeps its type validation)."""
+def endpoint(*, idempotent: bool = False, after_failure: Callable[[Exception], None] | None = None):
+	"""Wrap an endpoint (under `@frappe.whitelist`; `functools.wraps` keeps its type validation).
+	`after_failure(error)` runs once a failed call is rolled back, and what it writes is committed: the
+	one trace a refused request may leave (an inbound endpoint's count of bad signatures)."""
 
 	def decorate(fn):
 		signature = inspect.signature(fn)
@@ -41,6 +46,9 @@ def endpoint(*, idempotent: bool = False):
 				result = fn(*args, **kwargs)
 			except Exception as e:
 				frappe.db.rollback()
+				if after_failure is not None:
+					after_failure(e)
+					frappe.db.commit()
 				return response_for_exception(e)
 			_forget_messages()
 			return result

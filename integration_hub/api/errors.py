@@ -20,9 +20,9 @@ from integration_hub.exceptions import (
 	authentication_hint,
 	problem_from_exception,
 )
+from integration_hub.paths import API_PATH_PREFIX
 from integration_hub.security.limits import body_nesting_problem
 
-API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 PROBLEM_JSON = "application/problem+json"
 
 

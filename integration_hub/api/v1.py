@@ -19,13 +19,14 @@ from integration_hub.documents import upsert as writer
 from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
 from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import field_policy
-from integration_hub.events import operations as webhook_operations
+from integration_hub.documents.sequencer import position_committed_changes
+from integration_hub.events import controls as webhook_controls
 from integration_hub.inbound import processing as inbound_processing
 from integration_hub.inbound import receiving as inbound_receiving
 from integration_hub.inbound.verification import InvalidSignature
 from integration_hub.operations import status as operator_status
-from integration_hub.sync import operations as sync_operations
-from integration_hub.tasks import position_committed_changes
+from integration_hub.security.roles import integration_manager_only
+from integration_hub.sync import controls as sync_controls
 
 JSONValue = str | dict | list | None
 
@@ -113,7 +114,7 @@ def delete_document(doctype: str, name: str | None = None, key: JSONValue = None
 def changes(doctype: str, cursor: str | None = None, limit: int | str | None = None) -> dict:
 	resource = get_resource(doctype)
 	authorize(resource, "changes")
-	position_committed_changes(max_batches=1)
+	position_committed_changes(max_batches=1)  # commits its own short transactions, before any read
 	page = change_feed.read_changes(
 		resource, cursor or None, query.parse_limit(limit, min(resource.max_page_size, 1000), default=100)
 	)
@@ -127,78 +128,83 @@ def openapi() -> dict:
 	return openapi_builder.build_document()
 
 
-# --- scheduled sync: operations for Integration Managers ----------------------------------------
+# --- scheduled sync, by hand (Integration Managers) ---------------------------------------------
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def run_now(job: str) -> dict:
 	"""Queue a run of a Hub Sync Job now (on the long queue); a run already queued or running is not
 	doubled."""
-	return sync_operations.run_now(sync_operations.managed_job(job))
+	return sync_controls.run_now(sync_controls.managed_job(job))
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def reset_cursor(job: str) -> dict:
 	"""Forget a Hub Sync Job's cursor, so that its next run copies everything again (a full resync)."""
-	return sync_operations.reset_cursor(sync_operations.managed_job(job))
+	return sync_controls.reset_cursor(sync_controls.managed_job(job))
 
 
-# --- outbound webhooks: operations for Integration Managers ----------------------------------
+# --- outbound webhooks, by hand (Integration Managers) ---------------------------------------
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def redeliver(delivery: str | int) -> dict:
 	"""Send one Hub Delivery again now, whatever its state; answers with the attempt's outcome."""
-	return webhook_operations.redeliver(delivery)
+	return webhook_controls.redeliver(delivery)
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def recover(subscription: str, since: str) -> dict:
 	"""Re-send a subscription's failed and dead deliveries created since `since`, in event order, in the
 	background."""
-	return webhook_operations.recover(subscription, since)
+	return webhook_controls.recover(subscription, since)
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def rotate_secret(subscription: str) -> dict:
 	"""A new signing secret (returned once); the previous one keeps signing for 24 hours."""
-	return webhook_operations.rotate_secret(subscription)
+	return webhook_controls.rotate_secret(subscription)
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def send_test_event(subscription: str) -> dict:
 	"""Send a signed `hub.test` event to the subscription's endpoint now; answers with the outcome."""
-	return webhook_operations.send_test_event(subscription)
+	return webhook_controls.send_test_event(subscription)
 
 
 # --- inbound webhooks ------------------------------------------------------------------------------
 
 
+def _count_rejected_signature(error: Exception) -> None:
+	if isinstance(error, InvalidSignature):
+		inbound_receiving.record_rejection(frappe.request.args.get("endpoint"))
+
+
 @frappe.whitelist(allow_guest=True, methods=["POST"])
-@endpoint()
+@endpoint(after_failure=_count_rejected_signature)
 def receive() -> Response:
 	"""Receive a webhook for the Hub Inbound Endpoint named in the query string (`?endpoint=NAME`).
 	The signature is the authentication; the event is stored once and processed in the background:
 	202 when queued, 200 for a redelivery of an event already received."""
-	name = frappe.request.args.get("endpoint")
-	try:
-		receipt = inbound_receiving.receive(name, frappe.request)
-	except InvalidSignature:
-		frappe.db.rollback()
-		inbound_receiving.record_rejection(name)
-		frappe.db.commit()  # the counter is all a refused request leaves
-		raise
+	receipt = inbound_receiving.receive(frappe.request.args.get("endpoint"), frappe.request)
 	return json_response({"message": receipt.as_dict()}, status=receipt.status)
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint()
+@integration_manager_only
 def reprocess(event: str) -> dict:
 	"""Queue a Hub Inbound Event for processing again, from a fresh retry schedule (Integration Manager)."""
 	return inbound_processing.reprocess(event)
@@ -209,9 +215,9 @@ def reprocess(event: str) -> dict:
 
 @frappe.whitelist(methods=["GET"])
 @endpoint()
+@integration_manager_only
 def health() -> dict:
 	"""For an external monitor (Integration Manager): the facts of `bench --site SITE hub status`
 	(subscriptions, sync jobs, deliveries, scheduler, workers, Redis) and what `hub doctor` finds;
 	`ok` is false when it finds a problem."""
-	webhook_operations.require_integration_manager()
 	return operator_status.health()

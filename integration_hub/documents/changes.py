@@ -15,7 +15,6 @@ continues from the log position read when the snapshot began.
 """
 
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import frappe
@@ -26,11 +25,9 @@ from frappe.utils import add_days, now_datetime
 from integration_hub.documents.cursor import decode_cursor, encode_cursor, fingerprint
 from integration_hub.documents.exposure import Resource, is_exposed
 from integration_hub.documents.fields import field_policy, shape_document
+from integration_hub.documents.sequencer import last_position
 from integration_hub.exceptions import InvalidCursor
 
-SEQUENCER_LOCK = "integration_hub_change_sequencer"
-SEQUENCER_LOCK_TIMEOUT = 10
-STAMP_BATCH = 5000
 CHANGE_FLOOR_KEY = "integration_hub_change_floor"
 DEFAULT_RETENTION_DAYS = 30
 
@@ -67,46 +64,6 @@ def _append(doctype: str, name: str, operation: str, data: str | None = None) ->
 		values (nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
 		(doctype, name, operation, data, now, now, now, frappe.session.user, frappe.session.user),
 	)
-
-
-# --- sequencing ------------------------------------------------------------------------------
-
-
-@contextmanager
-def sequencer_lock():
-	"""Serialise sequencers across every web and worker process; the caller commits inside it."""
-	acquired = frappe.db.sql("select get_lock(%s, %s)", (SEQUENCER_LOCK, SEQUENCER_LOCK_TIMEOUT))[0][0]
-	if not acquired:
-		raise frappe.QueryTimeoutError(_("The change feed sequencer is busy; try again"))
-	try:
-		yield
-	finally:
-		frappe.db.sql("select release_lock(%s)", (SEQUENCER_LOCK,))
-
-
-def stamp_committed_changes(limit: int = STAMP_BATCH) -> int:
-	"""Give feed positions to committed, unpositioned (seq = 0) changes.
-
-	Call inside `sequencer_lock()`, at the start of a fresh transaction, and commit before leaving the
-	lock. The reads are plain consistent reads: they see exactly the changes committed when the
-	snapshot began, never an in-flight one, and take no locks that writers could wait on. Rows that
-	commit later get later positions from a later call.
-	"""
-	next_seq = last_position() + 1
-	pending = frappe.db.sql(
-		"select name from `tabHub Change` where seq = 0 order by name limit %s", (limit,), as_list=True
-	)
-	ids = [row[0] for row in pending]
-	if ids:
-		frappe.db.sql(
-			"update `tabHub Change` set seq = %s + find_in_set(name, %s) - 1 where name in %s",
-			(next_seq, ",".join(str(i) for i in ids), tuple(ids)),
-		)
-	return len(ids)
-
-
-def last_position() -> int:
-	return frappe.db.sql("select coalesce(max(seq), 0) from `tabHub Change`")[0][0]
 
 
 # --- reading ---------------------------------------------------------------------------------

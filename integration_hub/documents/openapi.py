@@ -8,8 +8,7 @@ from integration_hub.documents.fields import field_policy
 from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
 from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, schema_name
 from integration_hub.exceptions import OperationNotPermitted
-
-BASE = "/api/method/integration_hub.api.v1"
+from integration_hub.paths import API_BASE as BASE
 
 
 def build_document() -> dict:

@@ -24,9 +24,10 @@ import frappe
 from frappe.utils import get_datetime, now_datetime
 from frappe.utils.password import get_decrypted_password
 
-from integration_hub.events import health, signing
+from integration_hub.events import health
 from integration_hub.events.retry import parse_retry_after, parse_schedule, retry_delay
 from integration_hub.http_client import OutboundRequestRefused, outbound_session
+from integration_hub.webhooks import signing
 
 DUE = ("Pending", "Failed")
 FINAL = ("Succeeded", "Dead")

@@ -11,7 +11,8 @@ import time
 
 import frappe
 
-from integration_hub.events import activity, delivery, health, operations, outbox
+from integration_hub.events import controls, delivery, health, outbox
+from integration_hub.operations import activity
 
 # Leave the queue's 300 s job timeout room for the attempt in flight (at most 60 s).
 TIME_BUDGET_SECONDS = 200
@@ -37,7 +38,7 @@ def sweep() -> int:
 
 def recover(subscription: str, since: str) -> int:
 	"""Send a subscription's failed and dead deliveries since `since` again, in event order."""
-	names = operations.deliveries_to_recover(subscription, since)
+	names = controls.deliveries_to_recover(subscription, since)
 	delivery.make_due(names)
 	frappe.db.commit()
 	return send_due(subscription)

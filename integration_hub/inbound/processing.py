@@ -4,44 +4,30 @@ A mapped endpoint writes each record through the upsert engine (`documents/upser
 permissions, the `unchanged` no-op and outbound events apply as to any API write. A handler endpoint
 calls the app's registered handler. One attempt is one savepoint: a failure leaves no partial write.
 
-A failure is retried after 1 min, 5 min, 30 min and 2 h (the scheduler's sweep enqueues due retries),
+A failure is retried after 1 min, 5 min, 30 min and 2 h (the scheduler's sweep, in jobs.py, enqueues due retries),
 then the event is `Failed`. Failures no retry can fix (a permission, a record that does not map or
 validate) fail at once. `reprocess` queues any event again from a fresh schedule.
 """
 
 import json
-from datetime import timedelta
 
 import frappe
 from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
 from integration_hub.documents.bulk import lock_batch_keys
-from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, OPERATIONS, PAGE_SIZE_LIMIT, Resource
+from integration_hub.documents.exposure import BATCH_SIZE_LIMIT
 from integration_hub.documents.upsert import upsert_record
 from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationFailed
-from integration_hub.inbound import handlers
-from integration_hub.inbound.receiving import ENDPOINT, EVENT
-from integration_hub.sync.mapping import FieldMap, get_path
+from integration_hub.inbound import ENDPOINT, EVENT, handlers
+from integration_hub.inbound.jobs import enqueue_processing
+from integration_hub.mapping.field_maps import FieldMap, get_path, mapped_resource
+from integration_hub.security.run_as import running_as
 
 RETRY_DELAYS = (60, 5 * 60, 30 * 60, 2 * 3600)  # after the 1st, 2nd, 3rd and 4th failed attempt
-LOST_JOB_AFTER = timedelta(minutes=10)
 MAX_ERROR_LENGTH = 10_000
 DEFAULT_RETENTION_DAYS = 30
 SAVEPOINT = "integration_hub_inbound_event"
-PROCESS_JOB = "integration_hub.inbound.processing.process_event"
-
-
-def enqueue_processing(name: str) -> None:
-	frappe.enqueue(
-		PROCESS_JOB,
-		queue="default",
-		timeout=300,
-		job_id=f"integration_hub:inbound:{name}",
-		deduplicate=True,
-		enqueue_after_commit=True,
-		inbound_event=name,
-	)
 
 
 def process_event(inbound_event: str) -> None:
@@ -58,28 +44,17 @@ def process_event(inbound_event: str) -> None:
 	event = frappe.get_doc(EVENT, inbound_event)
 	config = frappe.get_doc(ENDPOINT, event.endpoint)
 	attempts = (event.attempts or 0) + 1
-	caller = frappe.session.user
 	frappe.db.savepoint(SAVEPOINT)
 	try:
-		check_run_as(config.run_as)
-		frappe.set_user(config.run_as)
-		result = apply(config, event)
+		with running_as(config.run_as, _("inbound endpoint {0}").format(config.name)):
+			result = apply(config, event)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
-		frappe.set_user(caller)
 		record_failure(event, attempts, e)
 	else:
-		frappe.set_user(caller)
 		record_success(event, attempts, result)
 	frappe.local.message_log = []
 	frappe.db.commit()
-
-
-def check_run_as(user: str) -> None:
-	if not user or not frappe.db.get_value("User", user, "enabled"):
-		raise ValidationFailed(
-			_("The endpoint's Run As user {0} does not exist or is disabled").format(user or "")
-		)
 
 
 def apply(config, event) -> str:
@@ -103,7 +78,7 @@ def map_records(config, payload: object) -> str:
 	if len(records) > BATCH_SIZE_LIMIT:
 		raise ValidationFailed(_("An event may carry at most {0} records").format(BATCH_SIZE_LIMIT))
 	fieldmap = FieldMap.from_rows(config.field_map)
-	resource = endpoint_resource(config.document_type, fieldmap)
+	resource = mapped_resource(config.document_type, fieldmap)
 	local_records = [fieldmap.to_local(record) for record in records]
 	lock_batch_keys(resource, local_records, resource.key_fields)
 	lines = []
@@ -111,19 +86,6 @@ def map_records(config, payload: object) -> str:
 		result = upsert_record(resource, record, resource.key_fields, f"/records/{index}")
 		lines.append(f"{result.status} {resource.doctype} {result.name}")
 	return "\n".join(lines)
-
-
-def endpoint_resource(doctype: str, fieldmap: FieldMap) -> Resource:
-	"""The endpoint's view of its DocType: the fields of its map, every operation Run As's own
-	permissions allow (as a sync job's, see sync/runner.job_resource)."""
-	return Resource(
-		doctype=doctype,
-		operations=frozenset(OPERATIONS),
-		key_fields=fieldmap.key_local_fields,
-		allowlist=frozenset(fieldmap.local_fields),
-		max_page_size=PAGE_SIZE_LIMIT,
-		max_batch_size=BATCH_SIZE_LIMIT,
-	)
 
 
 def _payload(body: str) -> object:
@@ -184,26 +146,8 @@ def describe_error(exc: Exception, attempts: int, retry_in: int | None) -> str:
 	return (_("Attempt {0} failed, {1}").format(attempts, when) + "\n" + text)[:MAX_ERROR_LENGTH]
 
 
-def sweep() -> None:
-	"""Scheduled every minute: enqueue the retries that are due and events whose job was lost."""
-	now = now_datetime()
-	names = frappe.db.sql(
-		"""select name from `tabHub Inbound Event`
-		where status = 'Queued'
-			and (next_attempt_at <= %(now)s or (next_attempt_at is null and received_at <= %(lost)s))
-		order by received_at limit 1000""",
-		{"now": now, "lost": now - LOST_JOB_AFTER},
-		pluck=True,
-	)
-	for name in names:
-		enqueue_processing(name)
-
-
 def reprocess(name: object) -> dict:
-	"""Queue an event again from a fresh retry schedule, whatever its state (Integration Manager)."""
-	from integration_hub.events.operations import require_integration_manager
-
-	require_integration_manager()
+	"""Queue an event again from a fresh retry schedule, whatever its state."""
 	if not isinstance(name, str) or not name or not frappe.db.exists(EVENT, name):
 		raise NotFound(_("No Hub Inbound Event {0}").format(str(name or "")[:140]))
 	if not frappe.has_permission(EVENT, "read", doc=name):
@@ -216,34 +160,6 @@ def reprocess(name: object) -> dict:
 	)
 	enqueue_processing(name)
 	return {"event": name, "status": "Queued"}
-
-
-def validate_endpoint(doc) -> None:
-	"""Hub Inbound Endpoint.validate: a configuration that can work."""
-	from integration_hub.events.signing import secret_key
-	from integration_hub.inbound.receiving import ENDPOINT_NAME
-	from integration_hub.inbound.verification import SHARED_SECRET, STANDARD_WEBHOOKS
-	from integration_hub.validation import check_field_map
-
-	if not ENDPOINT_NAME.match(doc.endpoint or ""):
-		frappe.throw(_("The endpoint name may hold only letters, digits, - and _ (at most 140)"))
-	if doc.verification == SHARED_SECRET and not (doc.secret_header or "").strip():
-		frappe.throw(_("Name the header that carries the shared secret"))
-	secret = doc.secret or ""
-	if doc.verification == STANDARD_WEBHOOKS and secret.strip("*"):  # asterisks: the stored one, unchanged
-		try:
-			secret_key(secret)
-		except ValueError as e:
-			frappe.throw(_("Standard Webhooks needs a whsec_ secret: {0}").format(e))
-	if doc.action == "Call Handler":
-		if (doc.handler or "") not in handlers.registered_handlers():
-			frappe.throw(
-				_("No inbound handler {0} is registered under {1}").format(doc.handler or "", handlers.HOOK)
-			)
-		return
-	if not doc.document_type:
-		frappe.throw(_("Choose the Document Type that events are mapped into"))
-	check_field_map(doc.field_map, doc.document_type)
 
 
 def clear_old_events(days: int = DEFAULT_RETENTION_DAYS) -> None:

@@ -17,12 +17,11 @@ from frappe.utils.password import get_decrypted_password
 
 from integration_hub import json_text
 from integration_hub.exceptions import BadRequest, NotFound, PayloadTooLarge
-from integration_hub.inbound import verification
+from integration_hub.inbound import ENDPOINT, EVENT, verification
+from integration_hub.inbound.jobs import enqueue_processing
+from integration_hub.mapping.field_maps import get_path
 from integration_hub.security import rate_limit
-from integration_hub.sync.mapping import get_path
 
-ENDPOINT = "Hub Inbound Endpoint"
-EVENT = "Hub Inbound Event"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENT_ID_LENGTH = 255
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,140}$")
@@ -157,8 +156,6 @@ def store(config, event_id: str, headers, text: str) -> Receipt:
 	):  # the same event arriving concurrently: its twin is stored
 		frappe.db.rollback(save_point="integration_hub_inbound_store")
 		return Receipt(200, frappe.db.get_value(EVENT, {"dedupe_key": key}, "name"), duplicate=True)
-	from integration_hub.inbound.processing import enqueue_processing
-
 	enqueue_processing(event.name)
 	return Receipt(202, event.name, duplicate=False)
 

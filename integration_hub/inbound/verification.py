@@ -17,8 +17,8 @@ from collections.abc import Mapping
 
 from frappe import _
 
-from integration_hub.events import signing
 from integration_hub.exceptions import HubError
+from integration_hub.webhooks import signing
 
 STANDARD_WEBHOOKS = "Standard Webhooks"
 STRIPE = "Stripe"

@@ -17,7 +17,7 @@ from frappe.utils import get_datetime, now_datetime
 from frappe.utils.background_jobs import generate_qname, get_redis_conn
 from frappe.utils.scheduler import is_dormant, is_scheduler_inactive
 
-from integration_hub.events.activity import MARK_EVERY
+from integration_hub.operations.activity import MARK_EVERY
 from integration_hub.sync.scheduler import QUEUE as SYNC_QUEUE
 
 # The queues the hub's background work goes to: deliveries on default, sync runs and recovery on long.

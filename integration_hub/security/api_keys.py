@@ -16,6 +16,7 @@ from frappe import _
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from integration_hub.exceptions import OperationNotPermitted
+from integration_hub.paths import MCP_ENDPOINT, api_endpoint_name
 
 TOKEN_PREFIX = "ihk"
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -35,7 +36,6 @@ KEY_ENDPOINTS = frozenset(
 )
 SCOPE_OPERATIONS = ("read", "create", "update", "delete", "changes")
 # The MCP endpoint (`api/mcp.py`): its tools are the same document API, under the same scopes.
-MCP_PATH = "/api/method/integration_hub.api.mcp"
 
 
 @dataclass(frozen=True)
@@ -138,11 +138,10 @@ def _bearer_token() -> str | None:
 
 
 def _require_key_endpoint() -> None:
-	path = frappe.request.path
-	prefix = "/api/method/integration_hub.api.v1."
-	if path == MCP_PATH:
+	name = api_endpoint_name(frappe.request.path)
+	if name == MCP_ENDPOINT:
 		return
-	if not path.startswith(prefix) or path[len(prefix) :] not in KEY_ENDPOINTS:
+	if name not in KEY_ENDPOINTS:
 		remember_and_raise(
 			OperationNotPermitted(_("An integration hub API key can only call the hub's document API"))
 		)

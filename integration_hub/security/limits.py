@@ -9,13 +9,13 @@ import json
 import frappe
 from frappe import _
 
-from integration_hub.events.activity import keep_site_awake
 from integration_hub.exceptions import BadRequest, PayloadTooLarge
 from integration_hub.json_text import max_json_depth, too_deep_problem
+from integration_hub.operations.activity import keep_site_awake
+from integration_hub.paths import api_endpoint_name
 from integration_hub.security import rate_limit
-from integration_hub.security.api_keys import MCP_PATH, current_key, remember_and_raise
+from integration_hub.security.api_keys import current_key, remember_and_raise
 
-API_PATH_PREFIX = "/api/method/integration_hub.api.v1."
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_STRING_LENGTH = 1_000_000
 # Endpoints that authenticate by signature and enforce their own limits (inbound webhooks).
@@ -25,14 +25,11 @@ SELF_LIMITING_ENDPOINTS = frozenset({"receive"})
 def is_api_request() -> bool:
 	"""The document API or its MCP face (the same limits apply to both)."""
 	request = getattr(frappe.local, "request", None)
-	return bool(
-		request is not None and (request.path.startswith(API_PATH_PREFIX) or request.path == MCP_PATH)
-	)
+	return request is not None and api_endpoint_name(request.path) is not None
 
 
 def endpoint_name() -> str:
-	path = frappe.local.request.path
-	return "mcp" if path == MCP_PATH else path[len(API_PATH_PREFIX) :]
+	return api_endpoint_name(frappe.local.request.path)
 
 
 def check_request_shape() -> None:

@@ -6,16 +6,12 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from integration_hub.http_client import OutboundRequestRefused
+from integration_hub.mapping.field_maps import FieldMap
 from integration_hub.sync.clients.base import RemoteError, error_text, send
-from integration_hub.sync.clients.frappe import (
-	FrappeClient,
-	FrappeListSource,
-	FrappeResourceTarget,
-	HubFeedSource,
-	HubTarget,
-)
-from integration_hub.sync.clients.rest import RestClient, RestSource
-from integration_hub.sync.mapping import FieldMap
+from integration_hub.sync.clients.frappe import FrappeClient
+from integration_hub.sync.clients.rest import RestClient
+from integration_hub.sync.sources import FrappeListSource, HubFeedSource, RestSource
+from integration_hub.sync.targets import FrappeResourceTarget, HubTarget
 
 
 def build_client(connection) -> FrappeClient | RestClient:

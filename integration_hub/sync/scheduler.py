@@ -6,7 +6,7 @@ from croniter import croniter
 import frappe
 from frappe.utils import get_datetime, now_datetime
 
-RUNNER = "integration_hub.sync.runner.run_job_in_background"
+RUNNER = "integration_hub.sync.run.run_job_in_background"
 QUEUE = "long"
 JOB_TIMEOUT = 60 * 60  # seconds; a run cut off by it resumes from its last committed page next time
 

@@ -249,9 +249,9 @@ def test_redeliver_a_failed_delivery(desk: Desk, committed):
 	subscription = committed.track(
 		HubSubscriptionFactory(endpoint_url=f"http://127.0.0.1:{port}/hook", document_type="Note")
 	)
-	from integration_hub.events import operations
+	from integration_hub.events import controls
 
-	failed = operations.send_test_event(subscription.name)
+	failed = controls.send_test_event(subscription.name)
 	committed.commit()
 	assert failed["status"] == "Failed" and not failed["status_code"]  # stored as no status at all
 

@@ -27,7 +27,7 @@ from integration_hub.api.mcp.protocol import (
 	request_id,
 )
 from integration_hub.exceptions import Problem, authentication_hint
-from integration_hub.security.api_keys import MCP_PATH
+from integration_hub.paths import MCP_PATH
 
 ANSWERED_FLAG = "integration_hub_mcp_answered"
 PAGE_SIZE_CONFIG = "integration_hub_mcp_page_size"

@@ -106,5 +106,10 @@ def _short(url: str) -> str:
 	return url.split("?", 1)[0][:200]
 
 
+def text_or_none(value: object) -> str | None:
+	"""A remote value as text, or None where it is empty."""
+	return None if value in (None, "") else str(value)
+
+
 def error_text(value: object) -> str:
 	return str(value or "")[:MAX_ERROR_TEXT]

@@ -4,10 +4,11 @@
 import frappe
 from frappe.model.document import Document
 
-from integration_hub.events import operations as webhook_operations
+from integration_hub.events import controls as webhook_controls
 from integration_hub.events import retention
 from integration_hub.install import cache_name_sequence
 from integration_hub.integration_hub.desk import desk_action
+from integration_hub.security.roles import integration_manager_only
 
 
 class HubDelivery(Document):
@@ -43,9 +44,10 @@ class HubDelivery(Document):
 
 	@frappe.whitelist(methods=["POST"])
 	@desk_action
+	@integration_manager_only
 	def redeliver(self) -> dict:
 		"""The form's Redeliver button: send it again now, whatever its state (Integration Manager)."""
-		return webhook_operations.redeliver(self.name)
+		return webhook_controls.redeliver(self.name)
 
 	@staticmethod
 	def clear_old_logs(days: int = retention.DEFAULT_RETENTION_DAYS) -> None:

@@ -11,7 +11,7 @@ from integration_hub.documents.exposure import (
 	clear_exposure_cache_at_transaction_end,
 	parse_key_fields,
 )
-from integration_hub.validation import check_field_rows, is_value_field
+from integration_hub.field_tables import check_field_rows, is_value_field
 
 
 class HubResource(Document):

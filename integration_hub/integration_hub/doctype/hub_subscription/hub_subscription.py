@@ -8,13 +8,14 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils.safe_exec import FrappeTransformer
 
-from integration_hub.events import operations as webhook_operations
-from integration_hub.events import signing
+from integration_hub.events import controls as webhook_controls
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
 from integration_hub.events.subscriptions import map_entry, update_subscription_map
+from integration_hub.field_tables import check_field_rows
 from integration_hub.http_client import OutboundRequestRefused, check_url
 from integration_hub.integration_hub.desk import desk_action, show_secret_once
-from integration_hub.validation import check_field_rows
+from integration_hub.security.roles import integration_manager_only
+from integration_hub.webhooks import signing
 
 # The hub's own records: an event about them would describe the hub writing itself.
 UNSUBSCRIBABLE = (
@@ -159,20 +160,23 @@ class HubSubscription(Document):
 
 	@frappe.whitelist(methods=["POST"])
 	@desk_action
+	@integration_manager_only
 	def send_test_event(self) -> dict:
-		return webhook_operations.send_test_event(self.name)
+		return webhook_controls.send_test_event(self.name)
 
 	@frappe.whitelist(methods=["POST"])
 	@desk_action
+	@integration_manager_only
 	def rotate_secret(self) -> dict:
-		result = webhook_operations.rotate_secret(self.name)
+		result = webhook_controls.rotate_secret(self.name)
 		self.show_secret(result.pop("secret"), _("New signing secret of {0}").format(self.name))
 		return result
 
 	@frappe.whitelist(methods=["POST"])
 	@desk_action
+	@integration_manager_only
 	def recover(self, since: str) -> dict:
-		return webhook_operations.recover(self.name, since)
+		return webhook_controls.recover(self.name, since)
 
 	def on_trash(self):
 		# Its events and deliveries go with it: they can never be sent again.

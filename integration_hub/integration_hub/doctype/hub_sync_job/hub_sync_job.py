@@ -8,9 +8,11 @@ from frappe import _
 from frappe.model.document import Document
 
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, is_exposed
+from integration_hub.field_tables import is_value_field
 from integration_hub.integration_hub.desk import desk_action
-from integration_hub.sync import operations as sync_operations
-from integration_hub.validation import check_field_map, is_value_field
+from integration_hub.mapping.checks import check_field_map
+from integration_hub.security.roles import integration_manager_only
+from integration_hub.sync import controls as sync_controls
 
 # Kept by the runner and the scheduler; a form save never overwrites them.
 STATE_FIELDS = (
@@ -79,15 +81,17 @@ class HubSyncJob(Document):
 
 	@frappe.whitelist(methods=["POST"])
 	@desk_action
+	@integration_manager_only
 	def run_now(self) -> dict:
 		"""The form's Run Now button (Integration Manager)."""
-		return sync_operations.run_now(sync_operations.managed_job(self.name))
+		return sync_controls.run_now(sync_controls.managed_job(self.name))
 
 	@frappe.whitelist(methods=["POST"])
 	@desk_action
+	@integration_manager_only
 	def reset_cursor(self) -> dict:
 		"""The form's Reset Cursor button (Integration Manager)."""
-		return sync_operations.reset_cursor(sync_operations.managed_job(self.name))
+		return sync_controls.reset_cursor(sync_controls.managed_job(self.name))
 
 	def on_trash(self):
 		# A job's runs and failures go with it (Hub Sync Link belongs to the connection and stays).

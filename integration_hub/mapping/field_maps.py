@@ -18,33 +18,15 @@ A value that cannot be transformed fails its record (422 with a pointer to the f
 stored half-converted. Lookups read through the session user's permissions.
 """
 
-import datetime
-import re
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime, get_system_timezone, getdate
 
-from integration_hub.exceptions import ValidationFailed
+from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, OPERATIONS, PAGE_SIZE_LIMIT, Resource
+from integration_hub.exceptions import MappingError
+from integration_hub.mapping.transforms import transform_value
 
-TRANSFORMS = (
-	"str",
-	"int",
-	"float",
-	"bool",
-	"date",
-	"datetime",
-	"lower",
-	"upper",
-	"strip",
-	"constant",
-	"lookup",
-)
-TRUE_WORDS = frozenset(("1", "true", "yes", "y", "on"))
-FALSE_WORDS = frozenset(("0", "false", "no", "n", "off", ""))
-WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
 # Bookkeeping of child rows that a mapped table never copies from one site to another.
 CHILD_ROW_METADATA = frozenset(
 	(
@@ -61,11 +43,6 @@ CHILD_ROW_METADATA = frozenset(
 		"docstatus",
 	)
 )
-
-
-class MappingError(ValidationFailed):
-	code = "MAPPING_FAILED"
-	title = "Mapping failed"
 
 
 @dataclass(frozen=True)
@@ -174,6 +151,21 @@ class FieldMap:
 		return self._lookups[cache_key]
 
 
+def mapped_resource(doctype: str, fieldmap: FieldMap, extra_fields: tuple[str, ...] = ()) -> Resource:
+	"""The view of `doctype` that a sync job or an inbound endpoint writes through: the fields of its
+	map, with every operation its Run As user's own permissions allow. The map is the administrator's
+	curation, whether or not the DocType is also exposed through the API (whose Hub Resource governs
+	outside callers, not the administrator's own jobs)."""
+	return Resource(
+		doctype=doctype,
+		operations=frozenset(OPERATIONS),
+		key_fields=fieldmap.key_local_fields,
+		allowlist=frozenset((*fieldmap.local_fields, *extra_fields)),
+		max_page_size=PAGE_SIZE_LIMIT,
+		max_batch_size=BATCH_SIZE_LIMIT,
+	)
+
+
 def parse_lookup(argument: str) -> tuple[str, str]:
 	doctype, dot, fieldname = (argument or "").rpartition(".")
 	if not dot or not doctype.strip() or not fieldname.strip():
@@ -181,95 +173,6 @@ def parse_lookup(argument: str) -> tuple[str, str]:
 			_("A lookup needs the argument DocType.fieldname, not {0}").format(argument or _("nothing"))
 		)
 	return doctype.strip(), fieldname.strip()
-
-
-def transform_value(transform: str, value: object) -> object:
-	"""Apply one of the documented transforms (not constant or lookup) to a single value."""
-	if not transform:
-		return value
-	if transform == "bool":
-		return _to_bool(value)
-	if value is None:
-		return None
-	converter = _CONVERTERS.get(transform)
-	if converter is None:
-		raise MappingError(_("Unknown transform {0}").format(transform))
-	try:
-		return converter(value)
-	except (ValueError, TypeError, OverflowError, frappe.ValidationError):
-		raise MappingError(_("{0} cannot be converted by {1}").format(repr(value)[:140], transform))
-
-
-def _to_bool(value: object) -> int:
-	if value is None or isinstance(value, bool):
-		return int(bool(value))
-	if isinstance(value, int | float) and value in (0, 1):
-		return int(value)
-	if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
-		return int(value.strip().lower() in TRUE_WORDS)
-	raise MappingError(_("{0} is not a yes/no value").format(repr(value)[:140]))
-
-
-def _to_int(value: object) -> int:
-	if isinstance(value, bool):
-		return int(value)
-	if isinstance(value, float) and value.is_integer():
-		return int(value)
-	if isinstance(value, int):
-		return value
-	if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value):
-		return int(value)
-	raise ValueError(value)
-
-
-def _to_float(value: object) -> float:
-	if isinstance(value, bool) or not isinstance(value, int | float | str):
-		raise ValueError(value)
-	return float(value)
-
-
-def _to_date(value: object) -> str:
-	if isinstance(value, datetime.datetime):
-		value = _naive_local(value)
-	if not isinstance(value, str | datetime.date):
-		raise ValueError(value)
-	return getdate(value).isoformat()
-
-
-def _to_datetime(value: object) -> str:
-	if not isinstance(value, str | datetime.datetime | datetime.date):
-		raise ValueError(value)
-	parsed = get_datetime(value)
-	if parsed is None:
-		raise ValueError(value)
-	return _naive_local(parsed).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _naive_local(value: datetime.datetime) -> datetime.datetime:
-	if value.tzinfo is None:
-		return value
-	return value.astimezone(ZoneInfo(get_system_timezone())).replace(tzinfo=None)
-
-
-def _text(operation):
-	def convert(value: object) -> str:
-		if isinstance(value, dict | list):
-			raise ValueError(value)
-		return operation(value if isinstance(value, str) else str(value))
-
-	return convert
-
-
-_CONVERTERS = {
-	"str": _text(lambda text: text),
-	"int": _to_int,
-	"float": _to_float,
-	"date": _to_date,
-	"datetime": _to_datetime,
-	"lower": _text(str.lower),
-	"upper": _text(str.upper),
-	"strip": _text(str.strip),
-}
 
 
 def _copy_row(row: object) -> object:
