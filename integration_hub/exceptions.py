@@ -91,6 +91,67 @@ class RateLimited(HubError):
 		self.retry_after = retry_after
 
 
+# --- configuration errors: a Desk form that could not work, refused on save ----------------------
+# Frappe shows each one's message, as any ValidationError's; code and tests tell them apart by class.
+
+
+class InvalidConfiguration(frappe.ValidationError):
+	"""A hub configuration document that could not work."""
+
+
+class InvalidFieldList(InvalidConfiguration):
+	"""A table of fields (exposed fields, payload fields) naming a field that is not there, or twice."""
+
+
+class InvalidFieldMap(InvalidConfiguration):
+	"""A field map that could not map a record: unknown fields, a missing key, a bad lookup."""
+
+
+class InvalidSchedule(InvalidConfiguration):
+	"""A cron expression or a retry schedule that cannot be read."""
+
+
+class InvalidLimit(InvalidConfiguration):
+	"""A number outside its range: batch and page sizes, timeouts."""
+
+
+class InvalidSecret(InvalidConfiguration):
+	"""A signing secret that is not one the scheme can use."""
+
+
+class InvalidCondition(InvalidConfiguration):
+	"""A subscription's condition that is not a valid safe expression."""
+
+
+class InvalidBaseURL(InvalidConfiguration):
+	"""A connection's base URL that is not an http(s) address of a host."""
+
+
+class NotExposable(InvalidConfiguration):
+	"""A DocType that the API cannot expose (the hub's own, a child table, a single)."""
+
+
+class NotSubscribable(InvalidConfiguration):
+	"""A DocType that outbound events cannot be sent for."""
+
+
+class InvalidSyncSetting(InvalidConfiguration):
+	"""A sync job's direction, source or deletion settings that cannot work together."""
+
+
+class InvalidInboundEndpoint(InvalidConfiguration):
+	"""An inbound endpoint's name, verification or action that cannot work."""
+
+
+class DuplicateScope(InvalidConfiguration):
+	"""An API key with two scope rows for one resource."""
+
+
+class ConditionFailed(frappe.ValidationError):
+	"""A subscription's condition raised on a document being written: the write is refused, as
+	Frappe's own webhooks refuse it, so that no change goes unannounced."""
+
+
 # --- the error model: any exception as (status, code, title, detail, errors) -------------------
 
 # Frappe's exceptions, by class name, most specific first where they inherit from one another.

@@ -9,6 +9,8 @@ import frappe
 from frappe import _
 from frappe.model import default_fields, no_value_fields
 
+from integration_hub.exceptions import InvalidConfiguration, InvalidFieldList
+
 TABLE_FIELDTYPES = ("Table", "Table MultiSelect")
 
 
@@ -33,9 +35,10 @@ def check_field_rows(
 	title: str,
 	allowed: Callable[[str], bool] | None = None,
 	repeated: str | None = None,
+	exc: type[InvalidConfiguration] = InvalidFieldList,
 ) -> None:
 	"""Each row's `attribute` (stripped in place) must be an `allowed` field of `doctype` (default: any
-	field holding a value, is_value_field), listed once."""
+	field holding a value, is_value_field), listed once; `exc` otherwise."""
 	allowed = allowed or partial(is_value_field, frappe.get_meta(doctype))
 	seen = set()
 	for row in rows:
@@ -45,9 +48,11 @@ def check_field_rows(
 			frappe.throw(
 				_("Row {0}: {1} is not a field of {2}").format(row.idx, frappe.bold(fieldname), doctype),
 				title=title,
+				exc=exc,
 			)
 		if fieldname in seen:
 			frappe.throw(
-				(repeated or _("Row {0}: {1} is listed twice")).format(row.idx, frappe.bold(fieldname))
+				(repeated or _("Row {0}: {1} is listed twice")).format(row.idx, frappe.bold(fieldname)),
+				exc=exc,
 			)
 		seen.add(fieldname)

@@ -46,7 +46,8 @@ override_whitelisted_methods = {
 }
 
 # "all" runs every 4 minutes by default; sync jobs are due on any minute, webhooks (outbound deliveries
-# and inbound events) are swept every minute.
+# and inbound events) are swept every minute. Frappe names a Scheduled Job Type after the last two
+# parts of its method ("jobs.sweep"), so no two scheduled methods may share them.
 scheduler_events = {
 	"all": ["integration_hub.documents.sequencer.position_committed_changes"],
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
@@ -55,7 +56,7 @@ scheduler_events = {
 		"* * * * *": [
 			"integration_hub.sync.scheduler.enqueue_due_jobs",
 			"integration_hub.events.jobs.sweep",
-			"integration_hub.inbound.jobs.sweep",
+			"integration_hub.inbound.jobs.sweep_due_events",
 		]
 	},
 }

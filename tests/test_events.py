@@ -20,6 +20,7 @@ from frappe.utils import get_datetime, now_datetime
 
 from integration_hub.events import health, jobs, retention
 from integration_hub.events.subscriptions import subscriptions_for
+from integration_hub.exceptions import ConditionFailed, InvalidSecret, NotSubscribable
 from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS, OutboundRequestRefused
 from integration_hub.install import INTEGRATION_MANAGER
 from integration_hub.webhooks import signing
@@ -342,7 +343,7 @@ def test_only_the_subscribed_events_and_matching_condition_are_sent(receiver):
 
 def test_a_condition_that_fails_on_a_document_stops_the_change(receiver):
 	HubSubscriptionFactory(endpoint_url=receiver.url, condition="doc.title.startswith('A')")
-	with pytest.raises(frappe.ValidationError, match="condition"):
+	with pytest.raises(ConditionFailed, match="condition"):
 		ItemFactory(title=None)
 
 
@@ -475,7 +476,7 @@ def test_a_generated_secret_is_whsec_with_at_least_24_random_bytes(subscription)
 
 
 def test_an_invalid_secret_is_refused():
-	with pytest.raises(frappe.ValidationError, match="secret"):
+	with pytest.raises(InvalidSecret, match="secret"):
 		HubSubscriptionFactory(secret="whsec_" + "c2hvcnQ=")
 
 
@@ -846,12 +847,12 @@ def test_private_endpoints_are_refused_at_send_time(monkeypatch, subscription, r
 
 
 def test_only_http_urls_are_accepted():
-	with pytest.raises(frappe.ValidationError):
+	with pytest.raises(OutboundRequestRefused):
 		HubSubscriptionFactory(endpoint_url="ftp://127.0.0.1/hook")
 
 
 def test_the_hubs_own_records_cannot_be_subscribed():
-	with pytest.raises(frappe.ValidationError, match="cannot be sent"):
+	with pytest.raises(NotSubscribable, match="cannot be sent"):
 		HubSubscriptionFactory(document_type="Hub Delivery")
 
 

@@ -14,6 +14,18 @@ def test_app_is_installed_on_the_site():
 	assert "integration_hub" in frappe.get_installed_apps()
 
 
+def test_every_scheduled_method_has_its_own_scheduled_job_type():
+	"""Frappe names a Scheduled Job Type after its method's last two parts: two methods sharing them
+	would leave one of them never scheduled."""
+	hooks = frappe.get_hooks("scheduler_events")
+	methods = [m for frequency, listed in hooks.items() if frequency != "cron" for m in listed]
+	methods += [m for listed in hooks.get("cron", {}).values() for m in listed]
+	ours = [method for method in methods if method.startswith("integration_hub.")]
+	assert len(ours) >= 7
+	for method in ours:
+		assert frappe.db.exists("Scheduled Job Type", {"method": method, "stopped": 0}), method
+
+
 def test_the_hub_log_sequences_are_cached():
 	"""Installing sets the name sequences of the hub's log DocTypes to hand out numbers from memory."""
 	for sequence in ("hub_delivery_id_seq", "hub_change_id_seq"):

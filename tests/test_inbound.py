@@ -13,6 +13,7 @@ import pytest
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
+from integration_hub.exceptions import InvalidFieldMap, InvalidInboundEndpoint
 from integration_hub.inbound import handlers, jobs
 from tests.factories import HubInboundEndpointFactory, UserFactory
 
@@ -355,14 +356,14 @@ def test_a_failing_handler_is_retried_then_failed_and_succeeds_after_reprocess(
 	delay = (first.next_attempt_at - now_datetime()).total_seconds()
 	assert 50 < delay <= 60
 
-	jobs.sweep()
+	jobs.sweep_due_events()
 	frappe.db.commit()  # a no-op in tests that still enqueues the after-commit jobs
 	assert run_background_jobs() == 0  # not due yet
 
 	expected_delays = [300, 1800, 7200, None]
 	for attempt, expected in enumerate(expected_delays, start=2):
 		frappe.db.set_value(EVENT, event.name, "next_attempt_at", add_to_date(now_datetime(), seconds=-1))
-		jobs.sweep()
+		jobs.sweep_due_events()
 		frappe.db.commit()
 		assert run_background_jobs() == 1
 		state = frappe.get_doc(EVENT, event.name)
@@ -400,12 +401,12 @@ def test_reprocess_is_for_integration_managers(api, as_user, make_user):
 
 
 def test_an_unregistered_handler_is_refused_on_save():
-	with pytest.raises(frappe.ValidationError, match="No inbound handler"):
+	with pytest.raises(InvalidInboundEndpoint, match="No inbound handler"):
 		HubInboundEndpointFactory(action="Call Handler", handler="not-registered")
 
 
 def test_a_map_without_a_key_is_refused_on_save():
-	with pytest.raises(frappe.ValidationError, match="Tick Key"):
+	with pytest.raises(InvalidFieldMap, match="Tick Key"):
 		HubInboundEndpointFactory(field_map=[("code", "code", "", "", 0)])
 
 
@@ -465,7 +466,10 @@ def test_handlers_come_from_the_apps_hooks_and_the_sweep_is_scheduled():
 	assert handlers.registered_handlers() == {
 		name: paths[-1] for name, paths in frappe.get_hooks(handlers.HOOK, {}).items()
 	}
-	assert "integration_hub.inbound.jobs.sweep" in frappe.get_hooks("scheduler_events")["cron"]["* * * * *"]
+	assert (
+		"integration_hub.inbound.jobs.sweep_due_events"
+		in frappe.get_hooks("scheduler_events")["cron"]["* * * * *"]
+	)
 
 
 def test_a_new_event_with_the_same_content_leaves_the_document_unchanged(

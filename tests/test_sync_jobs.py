@@ -10,6 +10,13 @@ import pytest
 import frappe
 
 from integration_hub import http_client
+from integration_hub.exceptions import (
+	InvalidBaseURL,
+	InvalidFieldMap,
+	InvalidLimit,
+	InvalidSchedule,
+	InvalidSyncSetting,
+)
 from integration_hub.http_client import (
 	ALLOW_PRIVATE_ENDPOINTS,
 	OutboundRequestRefused,
@@ -38,24 +45,37 @@ def outsider():
 
 
 @pytest.mark.parametrize(
-	"values, message",
+	"values, error, message",
 	[
-		({"schedule": "every hour"}, "not a cron expression"),
-		({"field_map": [("code", "code", "", "", 0)]}, "Tick Key"),
-		({"field_map": [("code", "nonexistent", "", "", 1)]}, "is not a field of"),
-		({"field_map": [("code", "code", "", "", 1), ("x", "code", "", "", 0)]}, "mapped twice"),
-		({"field_map": [("code", "code", "", "", 1), ("", "title", "", "", 0)]}, "set the remote field"),
+		({"schedule": "every hour"}, InvalidSchedule, "not a cron expression"),
+		({"field_map": [("code", "code", "", "", 0)]}, InvalidFieldMap, "Tick Key"),
+		({"field_map": [("code", "nonexistent", "", "", 1)]}, InvalidFieldMap, "is not a field of"),
+		(
+			{"field_map": [("code", "code", "", "", 1), ("x", "code", "", "", 0)]},
+			InvalidFieldMap,
+			"mapped twice",
+		),
+		(
+			{"field_map": [("code", "code", "", "", 1), ("", "title", "", "", 0)]},
+			InvalidFieldMap,
+			"set the remote field",
+		),
 		(
 			{"field_map": [("code", "code", "", "", 1), ("c", "category", "lookup", "Nope", 0)]},
+			InvalidFieldMap,
 			"DocType.fieldname",
 		),
-		({"batch_size": 5000}, "between 1 and 1000"),
-		({"on_remote_delete": "Disable", "disable_field": "missing"}, "is not a field of"),
-		({"direction": "Push"}, "enable a Hub Resource"),
+		({"batch_size": 5000}, InvalidLimit, "between 1 and 1000"),
+		(
+			{"on_remote_delete": "Disable", "disable_field": "missing"},
+			InvalidSyncSetting,
+			"is not a field of",
+		),
+		({"direction": "Push"}, InvalidSyncSetting, "enable a Hub Resource"),
 	],
 )
-def test_a_job_with_an_invalid_setting_is_refused(values, message):
-	with pytest.raises(frappe.ValidationError, match=message):
+def test_a_job_with_an_invalid_setting_is_refused(values, error, message):
+	with pytest.raises(error, match=message):
 		HubSyncJobFactory(**values)
 
 
@@ -63,7 +83,7 @@ def test_push_needs_a_frappe_connection():
 	HubResourceFactory()
 	connection = HubConnectionFactory(connection_type="REST")
 
-	with pytest.raises(frappe.ValidationError, match="need a Frappe connection"):
+	with pytest.raises(InvalidSyncSetting, match="need a Frappe connection"):
 		HubSyncJobFactory(
 			connection=connection.name,
 			direction="Push",
@@ -81,7 +101,7 @@ def test_a_manager_cannot_make_a_job_run_as_someone_with_more_roles(manager, as_
 
 
 def test_a_connection_needs_an_http_base_url():
-	with pytest.raises(frappe.ValidationError, match="http:// or https://"):
+	with pytest.raises(InvalidBaseURL, match="http:// or https://"):
 		HubConnectionFactory(base_url="file:///etc/passwd")
 	assert HubConnectionFactory(base_url="https://erp.example.com/").base_url == "https://erp.example.com"
 

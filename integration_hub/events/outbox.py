@@ -20,6 +20,7 @@ from frappe.utils.safe_exec import get_safe_globals
 
 from integration_hub.events.payload import build_body, event_type, test_body
 from integration_hub.events.subscriptions import Subscription, subscriptions_for
+from integration_hub.exceptions import ConditionFailed
 
 # Frappe's document hooks -> the event they announce (None: decided by the document's state).
 ACTIONS = {
@@ -34,10 +35,6 @@ DELIVER_JOB = "integration_hub.events.jobs.deliver"
 WAKE_MARKER = "integration_hub:delivery_job_queued"
 WAKE_MARKER_SECONDS = 60  # a job lost from the queue delays deliveries by this at most (or the sweep)
 _PENDING = "integration_hub_deliveries_pending"
-
-
-class ConditionFailed(frappe.ValidationError):
-	pass
 
 
 def on_document_event(doc, method: str | None = None) -> None:

@@ -22,7 +22,7 @@ def enqueue_processing(name: str) -> None:
 	)
 
 
-def sweep() -> None:
+def sweep_due_events() -> None:
 	"""Scheduled every minute: enqueue the retries that are due and events whose job was lost."""
 	now = now_datetime()
 	names = frappe.db.sql(

@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from integration_hub.exceptions import InvalidSyncSetting
 from integration_hub.http_client import OutboundRequestRefused
 from integration_hub.mapping.field_maps import FieldMap
 from integration_hub.sync.clients.base import RemoteError, error_text, send
@@ -32,7 +33,7 @@ def pull_source(job, client, fieldmap: FieldMap):
 
 def push_target(job, client, fieldmap: FieldMap):
 	if not isinstance(client, FrappeClient):
-		frappe.throw(_("Push needs a Frappe connection"))
+		frappe.throw(_("Push needs a Frappe connection"), exc=InvalidSyncSetting)
 	if client.hub_info() and client.exposes(job.remote_resource):
 		return HubTarget(client, job.remote_resource, fieldmap.key_remote_fields)
 	return FrappeResourceTarget(client, job.remote_resource, fieldmap.key_remote_fields)

@@ -8,6 +8,7 @@ import pytest
 
 import frappe
 
+from integration_hub.exceptions import NotExposable
 from tests.factories import (
 	HubAPIKeyFactory,
 	HubConnectionFactory,
@@ -115,5 +116,5 @@ def test_no_secret_appears_in_api_answers(api, secrets_in_use):
 
 def test_hub_doctypes_with_secrets_cannot_be_exposed():
 	for doctype in ("Hub API Key", "Hub Subscription", "Hub Connection"):
-		with pytest.raises(frappe.ValidationError):
+		with pytest.raises(NotExposable):
 			HubResourceFactory(document_type=doctype, key_fields="")

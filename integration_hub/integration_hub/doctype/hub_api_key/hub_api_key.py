@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from integration_hub.exceptions import DuplicateScope
 from integration_hub.integration_hub.desk import show_secret_once
 from integration_hub.security.api_keys import new_secret
 
@@ -43,7 +44,8 @@ class HubAPIKey(Document):
 		for row in self.scopes:
 			if row.resource in seen:
 				frappe.throw(
-					_("Row {0}: {1} has more than one scope row").format(row.idx, frappe.bold(row.resource))
+					_("Row {0}: {1} has more than one scope row").format(row.idx, frappe.bold(row.resource)),
+					exc=DuplicateScope,
 				)
 			seen.add(row.resource)
 

@@ -7,6 +7,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from integration_hub.exceptions import InvalidBaseURL, InvalidLimit
 from integration_hub.http_client import MAX_TIMEOUT
 from integration_hub.sync.connections import test_connection
 
@@ -53,14 +54,21 @@ class HubConnection(Document):
 					"Base URL must start with http:// or https:// and name a host, e.g. https://erp.example.com"
 				),
 				title=_("Invalid base URL"),
+				exc=InvalidBaseURL,
 			)
 		if parts.query or parts.fragment:
-			frappe.throw(_("Base URL cannot carry a query or a fragment"), title=_("Invalid base URL"))
+			frappe.throw(
+				_("Base URL cannot carry a query or a fragment"),
+				title=_("Invalid base URL"),
+				exc=InvalidBaseURL,
+			)
 
 	def validate_timeout(self):
 		if not 1 <= (self.timeout_seconds or 0) <= MAX_TIMEOUT:
 			frappe.throw(
-				_("Timeout must be between 1 and {0} seconds").format(MAX_TIMEOUT), title=_("Invalid timeout")
+				_("Timeout must be between 1 and {0} seconds").format(MAX_TIMEOUT),
+				title=_("Invalid timeout"),
+				exc=InvalidLimit,
 			)
 
 	def on_trash(self):

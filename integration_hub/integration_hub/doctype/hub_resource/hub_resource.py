@@ -11,6 +11,7 @@ from integration_hub.documents.exposure import (
 	clear_exposure_cache_at_transaction_end,
 	parse_key_fields,
 )
+from integration_hub.exceptions import InvalidFieldList, InvalidLimit, NotExposable
 from integration_hub.field_tables import check_field_rows, is_value_field
 
 
@@ -53,6 +54,7 @@ class HubResource(Document):
 					frappe.bold(self.document_type)
 				),
 				title=_("Cannot expose this DocType"),
+				exc=NotExposable,
 			)
 		if meta.istable or meta.issingle:
 			frappe.throw(
@@ -60,6 +62,7 @@ class HubResource(Document):
 					frappe.bold(self.document_type)
 				),
 				title=_("Cannot expose this DocType"),
+				exc=NotExposable,
 			)
 
 	def validate_key_fields(self):
@@ -71,6 +74,7 @@ class HubResource(Document):
 					", ".join(map(frappe.bold, unknown)), self.document_type
 				),
 				title=_("Invalid key fields"),
+				exc=InvalidFieldList,
 			)
 		self.key_fields = ", ".join(parse_key_fields(self.key_fields)) if self.key_fields else None
 
@@ -83,6 +87,7 @@ class HubResource(Document):
 				frappe.throw(
 					_("{0} must be between 1 and {1}").format(self.meta.get_label(fieldname), upper),
 					title=_("Invalid limit"),
+					exc=InvalidLimit,
 				)
 
 	def on_change(self):

@@ -11,6 +11,13 @@ from frappe.utils.safe_exec import FrappeTransformer
 from integration_hub.events import controls as webhook_controls
 from integration_hub.events.retry import DEFAULT_SCHEDULE, parse_schedule
 from integration_hub.events.subscriptions import map_entry, update_subscription_map
+from integration_hub.exceptions import (
+	InvalidCondition,
+	InvalidLimit,
+	InvalidSchedule,
+	InvalidSecret,
+	NotSubscribable,
+)
 from integration_hub.field_tables import check_field_rows
 from integration_hub.http_client import OutboundRequestRefused, check_url
 from integration_hub.integration_hub.desk import desk_action, show_secret_once
@@ -84,6 +91,7 @@ class HubSubscription(Document):
 					frappe.bold(self.document_type)
 				),
 				title=_("Cannot subscribe to this DocType"),
+				exc=NotSubscribable,
 			)
 
 	def validate_endpoint(self):
@@ -105,11 +113,19 @@ class HubSubscription(Document):
 		try:
 			compile_restricted(self.condition, filename="<condition>", policy=FrappeTransformer, mode="eval")
 		except SyntaxError as e:
-			frappe.throw(_("The condition is not valid: {0}").format(e), title=_("Invalid condition"))
+			frappe.throw(
+				_("The condition is not valid: {0}").format(e),
+				title=_("Invalid condition"),
+				exc=InvalidCondition,
+			)
 
 	def validate_delivery_settings(self):
 		if not 1 <= (self.timeout_seconds or 0) <= 60:
-			frappe.throw(_("The timeout must be between 1 and 60 seconds"), title=_("Invalid timeout"))
+			frappe.throw(
+				_("The timeout must be between 1 and 60 seconds"),
+				title=_("Invalid timeout"),
+				exc=InvalidLimit,
+			)
 		try:
 			schedule = parse_schedule(self.retry_schedule)
 		except ValueError as e:
@@ -118,6 +134,7 @@ class HubSubscription(Document):
 					"The retry schedule is not valid at {0}: write waits like 5s, 5m, 2h, 1d separated by commas (at most 20)"
 				).format(frappe.bold(str(e))),
 				title=_("Invalid retry schedule"),
+				exc=InvalidSchedule,
 			)
 		self.retry_schedule = ", ".join(
 			f"{part.strip()}" for part in (self.retry_schedule or DEFAULT_SCHEDULE).split(",")
@@ -131,7 +148,11 @@ class HubSubscription(Document):
 			try:
 				signing.secret_key(self.secret)
 			except ValueError as e:
-				frappe.throw(_("The signing secret is not valid: {0}").format(e), title=_("Invalid secret"))
+				frappe.throw(
+					_("The signing secret is not valid: {0}").format(e),
+					title=_("Invalid secret"),
+					exc=InvalidSecret,
+				)
 
 	def track_status(self):
 		if self.status == "Active":

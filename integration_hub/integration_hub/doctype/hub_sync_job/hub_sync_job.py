@@ -8,6 +8,7 @@ from frappe import _
 from frappe.model.document import Document
 
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, is_exposed
+from integration_hub.exceptions import InvalidLimit, InvalidSchedule, InvalidSyncSetting
 from integration_hub.field_tables import is_value_field
 from integration_hub.integration_hub.desk import desk_action
 from integration_hub.mapping.checks import check_field_map
@@ -121,6 +122,7 @@ class HubSyncJob(Document):
 					"{0} is not a cron expression; e.g. <code>*/15 * * * *</code> runs every 15 minutes"
 				).format(frappe.bold(self.schedule)),
 				title=_("Invalid schedule"),
+				exc=InvalidSchedule,
 			)
 
 	def validate_batch_size(self):
@@ -128,6 +130,7 @@ class HubSyncJob(Document):
 			frappe.throw(
 				_("Batch Size must be between 1 and {0}").format(BATCH_SIZE_LIMIT),
 				title=_("Invalid batch size"),
+				exc=InvalidLimit,
 			)
 
 	def validate_field_map(self):
@@ -138,7 +141,8 @@ class HubSyncJob(Document):
 		if self.direction == "Push":
 			if connection_type != "Frappe":
 				frappe.throw(
-					_("Push jobs need a Frappe connection; REST connections can only be pulled from")
+					_("Push jobs need a Frappe connection; REST connections can only be pulled from"),
+					exc=InvalidSyncSetting,
 				)
 			if not is_exposed(self.local_doctype):
 				frappe.throw(
@@ -146,19 +150,24 @@ class HubSyncJob(Document):
 						"Push reads local changes from the change feed, which records changes of exposed DocTypes only: enable a Hub Resource for {0} first"
 					).format(frappe.bold(self.local_doctype)),
 					title=_("DocType not exposed"),
+					exc=InvalidSyncSetting,
 				)
 
 	def validate_rest_paging(self):
 		if frappe.db.get_value("Hub Connection", self.connection, "connection_type") != "REST":
 			return
 		if not (self.id_field or "").strip():
-			frappe.throw(_("Set the Record ID Field of the REST records"))
+			frappe.throw(_("Set the Record ID Field of the REST records"), exc=InvalidSyncSetting)
 		if not (self.cursor_field or "").strip() and not (self.next_cursor_path or "").strip():
 			frappe.throw(
-				_("Set a Cursor Field or a Next Cursor Path, so that the job can read page after page")
+				_("Set a Cursor Field or a Next Cursor Path, so that the job can read page after page"),
+				exc=InvalidSyncSetting,
 			)
 		if (self.cursor_field or "").strip() and not (self.cursor_param or "").strip():
-			frappe.throw(_("Set the Cursor Parameter that passes the cursor field's value to the endpoint"))
+			frappe.throw(
+				_("Set the Cursor Parameter that passes the cursor field's value to the endpoint"),
+				exc=InvalidSyncSetting,
+			)
 
 	def validate_deletion_policy(self):
 		if self.on_remote_delete != "Disable":
@@ -171,6 +180,7 @@ class HubSyncJob(Document):
 					frappe.bold(self.disable_field or ""), self.local_doctype
 				),
 				title=_("Invalid disable field"),
+				exc=InvalidSyncSetting,
 			)
 
 	def validate_shared_links(self):
@@ -191,6 +201,7 @@ class HubSyncJob(Document):
 						"Sync job {0} already links {1} on this connection with {2}; use the same remote resource"
 					).format(frappe.bold(other.name), self.local_doctype, frappe.bold(other.remote_resource)),
 					title=_("Another remote resource"),
+					exc=InvalidSyncSetting,
 				)
 
 	def validate_run_as(self):
