@@ -12,6 +12,7 @@ from standardwebhooks.webhooks import Webhook
 import frappe
 
 from tests.browser.conftest import Desk, wait_for
+from tests.events.support import Receiver
 from tests.factories import (
 	HubConnectionFactory,
 	HubSubscriptionFactory,
@@ -20,7 +21,6 @@ from tests.factories import (
 from tests.fixtures_doctypes import ITEM
 from tests.helpers import read_committed
 from tests.rest_server import TOKEN, rest_server
-from tests.test_events import Receiver
 from tests.web_server import free_port
 
 HUB_PAGES = [

@@ -8,9 +8,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import frappe
 
+from tests.events.support import Receiver
 from tests.helpers import read_committed
 from tests.production.cluster import Cluster
-from tests.test_events import Receiver
 from tests.web_server import Client
 
 API = "/api/method/integration_hub.api.v1"

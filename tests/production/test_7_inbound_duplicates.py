@@ -18,8 +18,8 @@ import frappe
 from tests.factories import HubInboundEndpointFactory
 from tests.fixtures_doctypes import ITEM
 from tests.helpers import read_committed
+from tests.inbound.test_inbound import standard_webhooks_headers
 from tests.production.support import API, remove_written, state_figure
-from tests.test_inbound import standard_webhooks_headers
 
 POSTS = 8
 PROCESS_TIMEOUT = 120

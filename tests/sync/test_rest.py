@@ -17,7 +17,7 @@ from integration_hub.sync.run import run_job
 from tests.factories import CategoryFactory, HubConnectionFactory, HubSyncJobFactory, UserFactory
 from tests.fixtures_doctypes import ITEM, READER_ROLE
 from tests.rest_server import TOKEN, rest_server
-from tests.sync_support import (
+from tests.sync.support import (
 	counts,
 	failures,
 	kill,

@@ -15,8 +15,8 @@ from frappe.utils.scheduler import is_dormant, schedule_jobs_based_on_activity
 
 from integration_hub.events import jobs
 from integration_hub.operations import activity
+from tests.events.support import Receiver, commit_and_deliver, deliveries
 from tests.factories import HubSubscriptionFactory, ItemFactory
-from tests.test_events import Receiver, commit_and_deliver, deliveries
 
 SWEEP_IN_ANOTHER_PROCESS = """
 import sys

@@ -18,7 +18,7 @@ from tests.factories import (
 )
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
 from tests.remote_site import PLAIN_ITEM, remote_site
-from tests.sync_support import counts, local_items, run, saved_cursor
+from tests.sync.support import counts, local_items, run, saved_cursor
 
 API = "/api/method/integration_hub.api.v1"
 
