@@ -1,6 +1,6 @@
 """bench commands for the people who run a hub: `bench --site SITE hub status|doctor|sync|recover`.
 
-Thin over the services: status and doctor over `operations.status`, sync over the sync runner, recover
+Thin over the services: status and doctor over `operations/`, sync over the sync runner, recover
 over the webhook controls. Each command is an edge: it owns (and commits) its transaction.
 """
 
@@ -56,7 +56,7 @@ def status(context, as_json=False):
 @pass_context
 def doctor(context):
 	"""Check what silently breaks integrations; exits 1 when a problem is found."""
-	from integration_hub.operations.status import doctor as diagnose
+	from integration_hub.operations.doctor import doctor as diagnose
 
 	with connected(context) as site:
 		findings = diagnose()

@@ -24,7 +24,7 @@ from integration_hub.events import controls as webhook_controls
 from integration_hub.inbound import processing as inbound_processing
 from integration_hub.inbound import receiving as inbound_receiving
 from integration_hub.inbound.verification import InvalidSignature
-from integration_hub.operations import status as operator_status
+from integration_hub.operations import doctor as operator_doctor
 from integration_hub.security.roles import integration_manager_only
 from integration_hub.sync import controls as sync_controls
 
@@ -220,4 +220,4 @@ def health() -> dict:
 	"""For an external monitor (Integration Manager): the facts of `bench --site SITE hub status`
 	(subscriptions, sync jobs, deliveries, scheduler, workers, Redis) and what `hub doctor` finds;
 	`ok` is false when it finds a problem."""
-	return operator_status.health()
+	return operator_doctor.health()

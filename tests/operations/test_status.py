@@ -19,6 +19,7 @@ from frappe.utils.background_jobs import generate_qname, get_redis_conn
 from integration_hub.commands import hub
 from integration_hub.events import outbox
 from integration_hub.operations import activity
+from integration_hub.operations import doctor as operator_doctor
 from integration_hub.operations import status as operator_status
 from integration_hub.sync.run import run_job
 from integration_hub.sync.scheduler import QUEUE as SYNC_QUEUE
@@ -127,7 +128,7 @@ def test_status_reports_each_subscription_and_sync_job(site):
 
 
 def test_doctor_finds_nothing_on_a_healthy_site(site, healthy):
-	assert operator_status.doctor() == []
+	assert operator_doctor.doctor() == []
 	result = invoke(site, "doctor")
 	assert result.exit_code == 0, result.output
 	assert "no problems found" in result.output
@@ -146,12 +147,12 @@ def test_doctor_reports_a_queue_no_worker_consumes(site, workers):
 		pytest.skip("a real worker of this bench consumes the long queue right now")
 	workers("default")
 
-	findings = [f for f in operator_status.doctor() if f.check == "workers"]
+	findings = [f for f in operator_doctor.doctor() if f.check == "workers"]
 
 	assert len(findings) == 1 and "long queue" in findings[0].problem
 	assert "bench worker --queue long" in findings[0].fix
 	workers(SYNC_QUEUE)
-	assert [f for f in operator_status.doctor() if f.check == "workers"] == []
+	assert [f for f in operator_doctor.doctor() if f.check == "workers"] == []
 
 
 def test_doctor_reports_unreachable_redis(site, healthy, monkeypatch):
@@ -164,10 +165,10 @@ def test_doctor_reports_unreachable_redis(site, healthy, monkeypatch):
 def test_doctor_reports_a_dormant_site_and_hub_activity_wakes_it(site, healthy, monkeypatch):
 	monkeypatch.setitem(frappe.local.conf, "developer_mode", 0)
 	frappe.db.delete("Activity Log")
-	findings = [f for f in operator_status.doctor() if f.check == "dormant"]
+	findings = [f for f in operator_doctor.doctor() if f.check == "dormant"]
 	assert len(findings) == 1 and "Dormant Days" in findings[0].fix
 	activity.keep_site_awake()
-	assert [f for f in operator_status.doctor() if f.check == "dormant"] == []
+	assert [f for f in operator_doctor.doctor() if f.check == "dormant"] == []
 
 
 def test_doctor_reports_disabled_subscriptions_and_stuck_deliveries(site, healthy):
@@ -183,7 +184,7 @@ def test_doctor_reports_disabled_subscriptions_and_stuck_deliveries(site, health
 	assert result.exit_code == 1
 	assert f"Hub Subscription {off.name}" in result.output and "410 Gone" in result.output
 	assert f"hub recover {off.name} --since" in result.output
-	stuck = [f for f in operator_status.doctor() if f.check == "deliveries"]
+	stuck = [f for f in operator_doctor.doctor() if f.check == "deliveries"]
 	assert len(stuck) == 1 and stuck[0].problem.startswith("1 deliveries"), "only the active subscription's"
 
 
