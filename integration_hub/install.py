@@ -3,8 +3,7 @@
 import frappe
 
 from integration_hub.events.subscriptions import rebuild_subscription_map
-
-INTEGRATION_MANAGER = "Integration Manager"
+from integration_hub.security.roles import INTEGRATION_MANAGER
 
 
 def after_install() -> None:

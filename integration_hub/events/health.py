@@ -15,7 +15,7 @@ from frappe.desk.doctype.notification_log.notification_log import make_notificat
 from frappe.utils import get_datetime, now_datetime
 
 from integration_hub.events.subscriptions import update_subscription_map
-from integration_hub.install import INTEGRATION_MANAGER
+from integration_hub.security.roles import INTEGRATION_MANAGER
 
 FAILING_DAYS = 5
 MIN_FAILURE_SPAN = timedelta(hours=12)

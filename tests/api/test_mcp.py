@@ -9,7 +9,7 @@ import pytest
 import frappe
 from frappe.installer import update_site_config
 
-from integration_hub.install import INTEGRATION_MANAGER
+from integration_hub.security.roles import INTEGRATION_MANAGER
 from tests.conftest import Committed
 from tests.factories import (
 	CategoryFactory,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from integration_hub.install import INTEGRATION_MANAGER
+from integration_hub.security.roles import INTEGRATION_MANAGER
 from tests.events.support import Receiver
 from tests.factories import (
 	HubSubscriptionFactory,

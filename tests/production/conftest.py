@@ -14,7 +14,7 @@ import pytest
 
 import frappe
 
-from integration_hub.install import INTEGRATION_MANAGER
+from integration_hub.security.roles import INTEGRATION_MANAGER
 from tests.factories import issue_api_token
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
 from tests.helpers import read_committed

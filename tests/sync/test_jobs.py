@@ -24,7 +24,7 @@ from integration_hub.http_client import (
 	is_public_address,
 	outbound_session,
 )
-from integration_hub.install import INTEGRATION_MANAGER
+from integration_hub.security.roles import INTEGRATION_MANAGER
 from integration_hub.sync import scheduler, state
 from tests.factories import HubConnectionFactory, HubResourceFactory, HubSyncJobFactory, UserFactory
 from tests.fixtures_doctypes import EDITOR_ROLE
