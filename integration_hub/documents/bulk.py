@@ -27,6 +27,7 @@ from integration_hub.documents.key_locks import (
 )
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
+from integration_hub.request_id import labelled
 
 SAVEPOINT = "integration_hub_bulk_record"
 
@@ -133,7 +134,9 @@ def _upsert_in_savepoint(
 		recorded.discard_since(mark)
 		problem = problem_from_exception(e)
 		if problem.status >= 500:
-			frappe.log_error(title=f"integration_hub bulk_upsert: {resource.doctype} record {index}")
+			frappe.log_error(
+				title=labelled(f"integration_hub bulk_upsert: {resource.doctype} record {index}")
+			)
 		return {"index": index, "status": "failed", "error": _record_error(problem, index)}
 	return {"index": index, "status": result.status, "name": result.name}
 
@@ -161,4 +164,10 @@ def upsert_guessed(
 
 def _record_error(problem, index: int) -> dict:
 	errors = problem.errors or [{"pointer": f"/records/{index}", "detail": problem.detail}]
-	return {"status": problem.status, "code": problem.code, "detail": problem.detail, "errors": errors}
+	return {
+		"status": problem.status,
+		"code": problem.code,
+		"detail": problem.detail,
+		"errors": errors,
+		**problem.extensions,  # a stale record's current version and document
+	}

@@ -27,6 +27,7 @@ from integration_hub.documents.cursor import decode_cursor, encode_cursor, finge
 from integration_hub.documents.exposure import Resource, is_exposed
 from integration_hub.documents.fields import field_policy, shape_document
 from integration_hub.exceptions import InvalidCursor
+from integration_hub.request_id import current as current_request_id
 
 SEQUENCER_LOCK = "integration_hub_change_sequencer"
 SEQUENCER_LOCK_TIMEOUT = 10
@@ -63,9 +64,21 @@ def _append(doctype: str, name: str, operation: str, data: str | None = None) ->
 	frappe.db.sql(
 		# `Hub Change` is named by autoincrement, which Frappe backs with this sequence.
 		"""insert into `tabHub Change`
-			(name, ref_doctype, docname, operation, data, changed_at, creation, modified, owner, modified_by)
-		values (nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-		(doctype, name, operation, data, now, now, now, frappe.session.user, frappe.session.user),
+			(name, ref_doctype, docname, operation, data, changed_at, request_id,
+			creation, modified, owner, modified_by)
+		values (nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+		(
+			doctype,
+			name,
+			operation,
+			data,
+			now,
+			current_request_id(),
+			now,
+			now,
+			frappe.session.user,
+			frappe.session.user,
+		),
 	)
 
 

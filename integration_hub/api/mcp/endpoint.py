@@ -27,6 +27,7 @@ from integration_hub.api.mcp.protocol import (
 	request_id,
 )
 from integration_hub.exceptions import Problem, authentication_hint
+from integration_hub.request_id import labelled
 from integration_hub.security.api_keys import MCP_PATH
 
 ANSWERED_FLAG = "integration_hub_mcp_answered"
@@ -76,7 +77,7 @@ def handle() -> Response:
 		status, body = protocol.error_status(e, modern=False), error_response(request_id(message), e)
 	except Exception:
 		frappe.db.rollback()
-		frappe.log_error(title="integration_hub MCP: internal error")
+		frappe.log_error(title=labelled("integration_hub MCP: internal error"))
 		error = RpcError(INTERNAL_ERROR, "The server could not complete the request; it has been logged.")
 		status, body = 500, error_response(request_id(message), error)
 	return _json_rpc(status, body)
