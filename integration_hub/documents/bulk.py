@@ -17,7 +17,8 @@ retried with the lookup, so the result is what record-by-record upserts would gi
 import frappe
 from frappe import _
 
-from integration_hub.documents.exposure import Resource
+from integration_hub.documents.creation import create_record
+from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.key_locks import (
 	RecordBatch,
 	batched_records,
@@ -32,8 +33,19 @@ from integration_hub.request_id import labelled
 SAVEPOINT = "integration_hub_bulk_record"
 
 
-def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...], atomic: bool) -> list[dict]:
-	authorize_any_write(resource)
+MODES = ("upsert", "create")
+
+
+def bulk_upsert(
+	resource: Resource, records: object, key_fields: tuple[str, ...], atomic: bool, mode: str = "upsert"
+) -> list[dict]:
+	"""`mode="create"`: every record is a new document (documents/creation.py), as create_document."""
+	if mode not in MODES:
+		raise BadRequest(_("mode must be one of: {0}").format(", ".join(MODES)), [{"pointer": "/mode"}])
+	if mode == "create":
+		authorize(resource, "create")
+	else:
+		authorize_any_write(resource)
 	if not isinstance(records, list):
 		raise BadRequest(_("records must be a list of objects"), [{"pointer": "/records"}])
 	if len(records) > resource.max_batch_size:
@@ -44,10 +56,10 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			[{"pointer": "/records"}],
 		)
 	lock_batch_keys(resource, records, key_fields)
-	known_new = records_with_new_keys(resource, records, key_fields)
+	known_new = records_with_new_keys(resource, records, key_fields) if mode == "upsert" else set()
 	with batched_records(resource.doctype) as recorded:
 		results = [
-			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded)
+			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded, mode)
 			for index, record in enumerate(records)
 		]
 	if records:
@@ -121,6 +133,7 @@ def _upsert_in_savepoint(
 	index: int,
 	known_new: bool,
 	recorded: RecordBatch,
+	mode: str = "upsert",
 ) -> dict:
 	# Setting a savepoint again replaces the previous one of that name: one statement per record, and
 	# one release after the batch.
@@ -128,7 +141,10 @@ def _upsert_in_savepoint(
 	pointer = f"/records/{index}"
 	mark = recorded.mark()
 	try:
-		result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
+		if mode == "create":
+			result = create_record(resource, record, pointer)
+		else:
+			result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
 		recorded.discard_since(mark)

@@ -25,7 +25,8 @@ from frappe.utils import add_days, now_datetime
 
 from integration_hub.documents.cursor import decode_cursor, encode_cursor, fingerprint
 from integration_hub.documents.exposure import Resource, is_exposed
-from integration_hub.documents.fields import field_policy, shape_document
+from integration_hub.documents.fields import field_policy
+from integration_hub.documents.versions import shape_versioned, versioned
 from integration_hub.exceptions import InvalidCursor
 from integration_hub.request_id import current as current_request_id
 
@@ -213,7 +214,7 @@ def _upserts(resource: Resource, names: list[str]) -> list[dict]:
 	policy = field_policy(resource)
 	if policy.tables:
 		visible = frappe.get_list(resource.doctype, filters={"name": ["in", names]}, pluck="name")
-		docs = {name: shape_document(frappe.get_doc(resource.doctype, name), policy) for name in visible}
+		docs = {name: shape_versioned(frappe.get_doc(resource.doctype, name), policy) for name in visible}
 	else:
 		rows = frappe.get_list(
 			resource.doctype,
@@ -221,7 +222,7 @@ def _upserts(resource: Resource, names: list[str]) -> list[dict]:
 			fields=policy.scalar_readable(),
 			limit_page_length=len(names),
 		)
-		docs = {row["name"]: row for row in rows}
+		docs = {row["name"]: versioned(row, resource.doctype, policy) for row in rows}
 	return [
 		{"op": "upsert", "name": name, "modified": docs[name]["modified"], "doc": docs[name]}
 		for name in names
