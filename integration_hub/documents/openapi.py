@@ -76,12 +76,29 @@ def _param(name: str, description: str, required: bool = False, schema: dict | N
 	}
 
 
-def _operation(summary: str, *, parameters=None, body: dict | None = None, idempotent: bool = False) -> dict:
+REQUEST_ID_HEADER = {
+	"description": "The call's id: the client's own X-Request-Id if well-formed, else generated; also in "
+	"problem bodies, the change feed's log and the events the call caused",
+	"schema": {"type": "string"},
+}
+ETAG_HEADER = {"description": "The document's version, as a strong ETag", "schema": {"type": "string"}}
+
+
+def _operation(
+	summary: str,
+	*,
+	parameters=None,
+	body: dict | None = None,
+	idempotent: bool = False,
+	conditional_read: bool = False,
+	conditional_write: bool = False,
+) -> dict:
 	operation = {
 		"summary": summary,
 		"responses": {
 			"200": {
 				"description": "Success, inside Frappe's message envelope",
+				"headers": {"X-Request-Id": REQUEST_ID_HEADER},
 				"content": {
 					"application/json": {"schema": {"type": "object", "properties": {"message": {}}}}
 				},
@@ -90,6 +107,29 @@ def _operation(summary: str, *, parameters=None, body: dict | None = None, idemp
 		},
 	}
 	parameters = list(parameters or [])
+	parameters.append(
+		{
+			"name": "X-Request-Id",
+			"in": "header",
+			"required": False,
+			"schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,200}$"},
+			"description": "Your own id for this call (else one is generated)",
+		}
+	)
+	if conditional_read:
+		operation["responses"]["200"]["headers"]["ETag"] = ETAG_HEADER
+		operation["responses"]["304"] = {
+			"description": "Not modified: If-None-Match names the current version (no body)",
+			"headers": {"ETag": ETAG_HEADER, "X-Request-Id": REQUEST_ID_HEADER},
+		}
+		parameters.append(_header("If-None-Match", "The ETag you hold: 304 if it is still current"))
+	if conditional_write:
+		operation["responses"]["412"] = {
+			"description": "PRECONDITION_FAILED: the document is not at the expected version; the problem "
+			"carries current_version and, if you may read it, current (the document); nothing was written",
+			"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+		}
+		parameters.append(_header("If-Match", "The version (_version / ETag) the write expects"))
 	if idempotent:
 		parameters.append(
 			{
@@ -105,6 +145,22 @@ def _operation(summary: str, *, parameters=None, body: dict | None = None, idemp
 	if body:
 		operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
 	return operation
+
+
+def _header(name: str, description: str) -> dict:
+	return {
+		"name": name,
+		"in": "header",
+		"required": False,
+		"schema": {"type": "string"},
+		"description": description,
+	}
+
+
+EXPAND_DESCRIPTION = (
+	"JSON list of Link field paths to answer with the linked document (customer, items.item_code, "
+	"customer.territory; at most two links deep)"
+)
 
 
 def _paths() -> dict:
@@ -123,7 +179,9 @@ def _paths() -> dict:
 					doctype,
 					_param("name", "The document name"),
 					_param("key", "JSON object of key-field values"),
+					_param("expand", EXPAND_DESCRIPTION),
 				],
+				conditional_read=True,
 			)
 		},
 		f"{BASE}.list_documents": {
@@ -139,6 +197,7 @@ def _paths() -> dict:
 					_param("order_by", "One of " + ", ".join(f"{c} asc|desc" for c in ORDER_COLUMNS)),
 					_param("limit", "Page size", schema={"type": "integer", "minimum": 1}),
 					_param("cursor", "next_cursor of the previous page"),
+					_param("expand", EXPAND_DESCRIPTION + "; not inside child tables"),
 				],
 			)
 		},
@@ -151,9 +210,24 @@ def _paths() -> dict:
 					"required": ["doctype", "data"],
 					"properties": {
 						"doctype": doctype_property,
-						"data": {"type": "object"},
+						"data": {
+							"type": "object",
+							"description": "The record; _version: the expected version",
+						},
 						"key": {"type": "array", "items": {"type": "string"}},
 					},
+				},
+				conditional_write=True,
+			)
+		},
+		f"{BASE}.create_document": {
+			"post": _operation(
+				"Create a document named by its DocType's rule (naming series, hash, autoincrement)",
+				idempotent=True,
+				body={
+					"type": "object",
+					"required": ["doctype", "data"],
+					"properties": {"doctype": doctype_property, "data": {"type": "object"}},
 				},
 			)
 		},
@@ -169,6 +243,7 @@ def _paths() -> dict:
 						"records": {"type": "array", "items": {"type": "object"}},
 						"key": {"type": "array", "items": {"type": "string"}},
 						"atomic": {"type": "boolean", "default": False},
+						"mode": {"enum": ["upsert", "create"], "default": "upsert"},
 					},
 				},
 			)
@@ -184,8 +259,10 @@ def _paths() -> dict:
 						"doctype": doctype_property,
 						"name": {"type": "string"},
 						"key": key_object,
+						"if_match": {"type": "string", "description": "The expected version, as If-Match"},
 					},
 				},
+				conditional_write=True,
 			)
 		},
 		f"{BASE}.changes": {
@@ -195,6 +272,7 @@ def _paths() -> dict:
 					doctype,
 					_param("cursor", "next_cursor of the previous page"),
 					_param("limit", "Page size", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+					_param("expand", EXPAND_DESCRIPTION),
 				],
 			)
 		},
