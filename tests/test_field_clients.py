@@ -142,7 +142,7 @@ def test_a_304_never_tells_a_caller_who_may_not_read_that_the_document_exists(ap
 	UserPermissionFactory(user=reader.name, for_value=allowed.name)
 	version = api("get_document", doctype=ITEM, name=item.name)[1]["message"]["_version"]  # Administrator's
 	with as_user(reader.name):
-		frappe.local.request = _request_with({"If-None-Match": f'"{version}"', "If-Match": None})
+		frappe.local.request = _request_with({"If-None-Match": f'"{version}"'})
 		try:
 			status, body = api("get_document", doctype=ITEM, name=item.name)
 		finally:
@@ -150,10 +150,31 @@ def test_a_304_never_tells_a_caller_who_may_not_read_that_the_document_exists(ap
 	assert status == 404 and body["code"] == "NOT_FOUND"
 
 
+def test_a_304_through_sharing_only_for_the_shared_document(api, as_user, exposed):
+	"""No User Permissions: the version is read in one permission-filtered query (the shared document
+	only), and a document the caller may not read falls through to the full check: 404."""
+	shared, unshared = ItemFactory(code="V-SHARED"), ItemFactory(code="V-UNSHARED")
+	outsider = UserFactory(roles=["Blogger"])  # no role permission on Items
+	frappe.share.add(ITEM, shared.name, outsider.name, read=1)
+	versions = {}
+	for item in (shared, unshared):
+		with as_user(outsider.name if item is shared else "Administrator"):
+			versions[item.name] = api("get_document", doctype=ITEM, name=item.name)[1]["message"]["_version"]
+	with as_user(outsider.name):
+		answers = {}
+		for item in (shared, unshared):
+			frappe.local.request = _request_with({"If-None-Match": f'"{versions[item.name]}"'})
+			try:
+				answers[item.name] = api("get_document", doctype=ITEM, name=item.name)[0]
+			finally:
+				del frappe.local.request
+	assert answers == {shared.name: 304, unshared.name: 404}
+
+
 def _request_with(headers: dict):
 	from werkzeug.test import EnvironBuilder
 
-	return EnvironBuilder(headers={k: v for k, v in headers.items() if v is not None}).get_request()
+	return EnvironBuilder(headers=headers).get_request()
 
 
 def test_a_stale_upsert_delete_or_bulk_record_is_412_and_writes_nothing(api, as_user, editor, exposed):
