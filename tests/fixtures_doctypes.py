@@ -27,6 +27,17 @@ NAMED_BY_RULE = {
 }
 
 
+# Editors write permlevel 0, readers read it, auditors (and System Managers) read permlevel 1 too.
+LEVELLED_PERMISSIONS = [
+	{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
+	{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
+	{"role": EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
+	{"role": READER_ROLE, "permlevel": 0, "read": 1},
+	{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
+	{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
+]
+
+
 def expose_fully(doctype: str) -> None:
 	"""Expose every field and operation of a DocType keyed by `code`, with the largest pages and
 	batches (the remote site of the sync tests, the benchmarks)."""
@@ -87,14 +98,7 @@ def create_test_doctypes() -> None:
 			{"fieldname": "cost", "fieldtype": "Currency", "label": "Cost", "permlevel": 1},
 		],
 		autoname="hash",
-		permissions=[
-			{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
-			{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
-			{"role": EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
-			{"role": READER_ROLE, "permlevel": 0, "read": 1},
-			{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
-			{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
-		],
+		permissions=LEVELLED_PERMISSIONS,
 	)
 	_named_by_rule_doctypes()
 	_linked_doctypes()
@@ -102,14 +106,7 @@ def create_test_doctypes() -> None:
 
 
 def _linked_doctypes() -> None:
-	readers = [
-		{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
-		{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
-		{"role": EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
-		{"role": READER_ROLE, "permlevel": 0, "read": 1},
-		{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
-		{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
-	]
+	readers = LEVELLED_PERMISSIONS
 	_doctype(
 		CUSTOMER,
 		[

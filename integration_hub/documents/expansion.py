@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import frappe
 from frappe import _
 
-from integration_hub.documents.exposure import Resource, authorize, get_resource, is_exposed
+from integration_hub.documents.exposure import Resource, readable_resource
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.versions import versioned
-from integration_hub.exceptions import BadRequest, OperationNotPermitted
+from integration_hub.exceptions import BadRequest
 
 MAX_LINK_DEPTH = 2
 MAX_PATHS = 20
@@ -95,14 +95,8 @@ def _link_target(policy: FieldPolicy, fieldname: str, pointer: str) -> str:
 
 def _readable_policy(doctype: str) -> FieldPolicy | None:
 	"""The caller's field policy of an exposed DocType it may read, else None."""
-	if not is_exposed(doctype):
-		return None
-	resource = get_resource(doctype)
-	try:
-		authorize(resource, "read")
-	except OperationNotPermitted:
-		return None
-	return field_policy(resource)
+	resource = readable_resource(doctype)
+	return field_policy(resource) if resource else None
 
 
 def root_fields(tree: dict[str, Node]) -> list[str]:

@@ -3,17 +3,16 @@
 import frappe
 
 import integration_hub
-from integration_hub.documents.exposure import authorize, exposed_doctypes, get_resource
+from integration_hub.documents.exposure import exposed_doctypes, get_resource, readable_resource
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
 from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, schema_name
-from integration_hub.exceptions import OperationNotPermitted
 
 BASE = "/api/method/integration_hub.api.v1"
 
 
 def build_document() -> dict:
-	readable = [doctype for doctype in exposed_doctypes() if _may_read(doctype)]
+	readable = [doctype for doctype in exposed_doctypes() if readable_resource(doctype)]
 	schemas = {
 		schema_name(doctype): record_schema(field_policy(get_resource(doctype))) for doctype in readable
 	}
@@ -42,14 +41,6 @@ def build_document() -> dict:
 			"responses": {"Problem": _problem_response()},
 		},
 	}
-
-
-def _may_read(doctype: str) -> bool:
-	try:
-		authorize(get_resource(doctype), "read")
-	except OperationNotPermitted:
-		return False
-	return True
 
 
 def _common_schemas(doctypes: list[str]) -> dict:
@@ -147,6 +138,15 @@ def _operation(
 	return operation
 
 
+def _record_body(data: dict, **more: dict) -> dict:
+	"""The body of a single write: the doctype, the record (`data`) and any other properties."""
+	return {
+		"type": "object",
+		"required": ["doctype", "data"],
+		"properties": {"doctype": {"$ref": "#/components/schemas/Doctype"}, "data": data, **more},
+	}
+
+
 def _header(name: str, description: str) -> dict:
 	return {
 		"name": name,
@@ -205,18 +205,10 @@ def _paths() -> dict:
 			"post": _operation(
 				"Create or update one document by its natural key",
 				idempotent=True,
-				body={
-					"type": "object",
-					"required": ["doctype", "data"],
-					"properties": {
-						"doctype": doctype_property,
-						"data": {
-							"type": "object",
-							"description": "The record; _version: the expected version",
-						},
-						"key": {"type": "array", "items": {"type": "string"}},
-					},
-				},
+				body=_record_body(
+					{"type": "object", "description": "The record; _version: the expected version"},
+					key={"type": "array", "items": {"type": "string"}},
+				),
 				conditional_write=True,
 			)
 		},
@@ -224,11 +216,7 @@ def _paths() -> dict:
 			"post": _operation(
 				"Create a document named by its DocType's rule (naming series, hash, autoincrement)",
 				idempotent=True,
-				body={
-					"type": "object",
-					"required": ["doctype", "data"],
-					"properties": {"doctype": doctype_property, "data": {"type": "object"}},
-				},
+				body=_record_body({"type": "object"}),
 			)
 		},
 		f"{BASE}.bulk_upsert": {

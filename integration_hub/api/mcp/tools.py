@@ -289,18 +289,22 @@ def upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 		allOf=_per_doctype(doctypes, lambda d: {"properties": {"data": _ref(f"{schema_name(d)}Input")}}),
 		**{"$defs": _input_defs(view, doctypes)},
 	)
-	outputs = _output_schema(
+	return inputs, _written_output(view, doctypes, WRITE_STATUS)
+
+
+def _written_output(view: CallerView, doctypes: list[str], status: dict) -> dict:
+	"""A single write's answer: the document's name, what happened to it, and the document."""
+	return _output_schema(
 		{
 			"doctype": {"type": "string"},
 			"name": {"type": "string"},
-			"status": WRITE_STATUS,
+			"status": status,
 			"doc": {"type": "object"},
 		},
 		["doctype", "name", "status", "doc"],
 		allOf=_per_doctype(doctypes, lambda d: {"properties": {"doc": _ref(schema_name(d))}}),
 		**{"$defs": _record_defs(view, doctypes)},
 	)
-	return inputs, outputs
 
 
 def create_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
@@ -317,18 +321,7 @@ def create_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 		allOf=_per_doctype(doctypes, lambda d: {"properties": {"data": _ref(f"{schema_name(d)}Input")}}),
 		**{"$defs": _input_defs(view, doctypes, creating=True)},
 	)
-	outputs = _output_schema(
-		{
-			"doctype": {"type": "string"},
-			"name": {"type": "string"},
-			"status": {"const": "created"},
-			"doc": {"type": "object"},
-		},
-		["doctype", "name", "status", "doc"],
-		allOf=_per_doctype(doctypes, lambda d: {"properties": {"doc": _ref(schema_name(d))}}),
-		**{"$defs": _record_defs(view, doctypes)},
-	)
-	return inputs, outputs
+	return inputs, _written_output(view, doctypes, {"const": "created"})
 
 
 def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
