@@ -11,6 +11,8 @@ import frappe
 from frappe import _
 from frappe.utils import strip_html_tags
 
+from integration_hub.request_id import current as current_request_id
+
 
 class HubError(frappe.ValidationError):
 	http_status_code = 400
@@ -21,6 +23,7 @@ class HubError(frappe.ValidationError):
 		super().__init__(detail)
 		self.detail = detail
 		self.errors = errors or []
+		self.extensions: dict = {}  # problem members of this kind of error (RFC 9457 extensions)
 
 
 class BadRequest(HubError):
@@ -73,6 +76,22 @@ class Conflict(HubError):
 	http_status_code = 409
 	code = "CONFLICT"
 	title = "Conflict"
+
+
+class PreconditionFailed(HubError):
+	"""The caller's expected version (If-Match, `_version`) is not the document's current one."""
+
+	http_status_code = 412
+	code = "PRECONDITION_FAILED"
+	title = "Precondition failed"
+
+	def __init__(
+		self, detail: str, errors: list[dict], current_version: str | None, current: dict | None = None
+	) -> None:
+		super().__init__(detail, errors)
+		self.extensions = {"current_version": current_version}
+		if current is not None:
+			self.extensions["current"] = current
 
 
 class PayloadTooLarge(HubError):
@@ -187,9 +206,10 @@ class Problem:
 	detail: str
 	errors: list[dict] = field(default_factory=list)
 	exc_type: str = ""
+	extensions: dict = field(default_factory=dict)
 
 	def as_dict(self) -> dict:
-		return {
+		problem = {
 			"type": f"https://integration-hub.invalid/problems/{self.code.lower().replace('_', '-')}",
 			"title": self.title,
 			"status": self.status,
@@ -197,13 +217,23 @@ class Problem:
 			"code": self.code,
 			"errors": self.errors,
 			"exc_type": self.exc_type,
+			**self.extensions,
 		}
+		if request_id := current_request_id():
+			problem["request_id"] = request_id
+		return problem
 
 
 def problem_from_exception(exc: BaseException) -> Problem:
 	if isinstance(exc, HubError):
 		return Problem(
-			exc.http_status_code, exc.code, exc.title, _text(exc.detail), exc.errors, type(exc).__name__
+			exc.http_status_code,
+			exc.code,
+			exc.title,
+			_text(exc.detail),
+			exc.errors,
+			type(exc).__name__,
+			exc.extensions,
 		)
 	status, code, title = classify(type(exc))
 	guest_refused = status == 403 and frappe.session.user == "Guest"

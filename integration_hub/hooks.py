@@ -33,9 +33,11 @@ doc_events = {
 }
 
 # Frappe's own error pages become problem+json on the API's paths (JSON-RPC errors on the MCP path).
+# Every answer on those paths names its call (X-Request-Id; integration_hub/request_id.py).
 after_request = [
 	"integration_hub.api.errors.render_framework_errors",
 	"integration_hub.api.mcp.endpoint.render_framework_errors",
+	"integration_hub.request_id.set_response_header",
 ]
 override_whitelisted_methods = {
 	# The MCP endpoint's address: /api/method/integration_hub.api.mcp

@@ -157,7 +157,8 @@ def api(transaction: None) -> Callable[..., tuple[int, dict]]:
 		finally:
 			_transaction_starts.pop()
 		if isinstance(result, Response):
-			return result.status_code, json.loads(result.get_data(as_text=True))
+			body = result.get_data(as_text=True)
+			return result.status_code, json.loads(body) if body else None  # a 304 has no body
 		return 200, json.loads(frappe.as_json({"message": result}))
 
 	return call

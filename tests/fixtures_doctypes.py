@@ -10,6 +10,11 @@ import frappe
 ITEM = "Hub Test Item"
 ITEM_ROW = "Hub Test Item Row"
 CATEGORY = "Hub Test Category"
+# Linked documents for expand: an order (named by a naming series) links a customer, its lines link
+# items; a customer links its preferred item and has a field at permlevel 1.
+CUSTOMER = "Hub Test Customer"
+ORDER = "Hub Test Order"
+ORDER_LINE = "Hub Test Order Line"
 EDITOR_ROLE = "Hub Test Editor"
 READER_ROLE = "Hub Test Reader"
 AUDITOR_ROLE = "Hub Test Auditor"
@@ -20,6 +25,17 @@ NAMED_BY_RULE = {
 	"series": "Hub Test Series Named",
 	"format": "Hub Test Format Named",
 }
+
+
+# Editors write permlevel 0, readers read it, auditors (and System Managers) read permlevel 1 too.
+LEVELLED_PERMISSIONS = [
+	{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
+	{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
+	{"role": EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
+	{"role": READER_ROLE, "permlevel": 0, "read": 1},
+	{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
+	{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
+]
 
 
 def expose_fully(doctype: str) -> None:
@@ -46,7 +62,7 @@ def create_test_doctypes() -> None:
 	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE):
 		if not frappe.db.exists("Role", role):
 			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert()
-	for doctype in (ITEM, ITEM_ROW, CATEGORY, *NAMED_BY_RULE.values()):
+	for doctype in (ORDER, ORDER_LINE, CUSTOMER, ITEM, ITEM_ROW, CATEGORY, *NAMED_BY_RULE.values()):
 		if frappe.db.exists("DocType", doctype):
 			frappe.delete_doc("DocType", doctype, force=True)
 	_doctype(
@@ -82,17 +98,43 @@ def create_test_doctypes() -> None:
 			{"fieldname": "cost", "fieldtype": "Currency", "label": "Cost", "permlevel": 1},
 		],
 		autoname="hash",
-		permissions=[
-			{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
-			{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
-			{"role": EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
-			{"role": READER_ROLE, "permlevel": 0, "read": 1},
-			{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
-			{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
-		],
+		permissions=LEVELLED_PERMISSIONS,
 	)
 	_named_by_rule_doctypes()
+	_linked_doctypes()
 	frappe.db.commit()
+
+
+def _linked_doctypes() -> None:
+	readers = LEVELLED_PERMISSIONS
+	_doctype(
+		CUSTOMER,
+		[
+			{"fieldname": "customer_name", "fieldtype": "Data", "label": "Customer Name", "unique": 1},
+			{"fieldname": "preferred_item", "fieldtype": "Link", "label": "Preferred Item", "options": ITEM},
+			{"fieldname": "credit_limit", "fieldtype": "Currency", "label": "Credit Limit", "permlevel": 1},
+		],
+		autoname="hash",
+		permissions=readers,
+	)
+	_doctype(
+		ORDER_LINE,
+		[
+			{"fieldname": "item", "fieldtype": "Link", "label": "Item", "options": ITEM, "in_list_view": 1},
+			{"fieldname": "qty", "fieldtype": "Int", "label": "Qty", "in_list_view": 1},
+		],
+		istable=1,
+	)
+	_doctype(
+		ORDER,
+		[
+			{"fieldname": "customer", "fieldtype": "Link", "label": "Customer", "options": CUSTOMER},
+			{"fieldname": "remarks", "fieldtype": "Data", "label": "Remarks"},
+			{"fieldname": "lines", "fieldtype": "Table", "label": "Lines", "options": ORDER_LINE},
+		],
+		autoname="HTO-.#####",
+		permissions=readers[:1] + readers[2:],
+	)
 
 
 def _named_by_rule_doctypes() -> None:

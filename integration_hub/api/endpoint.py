@@ -19,6 +19,7 @@ from frappe import _
 from integration_hub import json_text
 from integration_hub.api.errors import response_for_exception, response_json
 from integration_hub.documents import idempotency
+from integration_hub.documents.versions import etag
 from integration_hub.exceptions import BadRequest
 from integration_hub.security.limits import shape_problem
 
@@ -39,7 +40,7 @@ def endpoint(*, idempotent: bool = False, after_failure: Callable[[Exception], N
 				signature.bind(*args, **kwargs)
 			except TypeError as e:
 				return response_for_exception(BadRequest(_("Missing or unexpected argument: {0}").format(e)))
-			key = _request_header("Idempotency-Key") if idempotent else None
+			key = request_header("Idempotency-Key") if idempotent else None
 			if key is not None:
 				return _run_idempotently(fn, key, args, kwargs)
 			try:
@@ -58,13 +59,15 @@ def endpoint(*, idempotent: bool = False, after_failure: Callable[[Exception], N
 	return decorate
 
 
-def _request_header(name: str) -> str | None:
+def request_header(name: str) -> str | None:
 	request = getattr(frappe.local, "request", None)  # none when called in-process, outside a request
 	return request.headers.get(name) if request is not None else None
 
 
 def _run_idempotently(fn, key: str, args: tuple, kwargs: dict) -> Response:
-	fingerprint = idempotency.request_fingerprint(fn.__name__, kwargs)
+	# A precondition is part of the request: the same key with another If-Match is another request.
+	preconditions = {"If-Match": if_match} if (if_match := request_header("If-Match")) else {}
+	fingerprint = idempotency.request_fingerprint(fn.__name__, {**kwargs, **preconditions})
 	try:
 		claim = idempotency.claim(key, fingerprint, frappe.session.user)
 	except Exception as e:
@@ -91,6 +94,16 @@ def _run_idempotently(fn, key: str, args: tuple, kwargs: dict) -> Response:
 
 def json_response(data: object, status: int = 200) -> Response:
 	return Response(response_json(data), status=status, mimetype="application/json")
+
+
+def versioned_response(doc: dict | None, version: str) -> Response:
+	"""A document with its version as a strong ETag; None: 304 Not Modified, with no body."""
+	if doc is None:
+		response = Response(status=304)
+	else:
+		response = json_response({"message": doc})
+	response.headers["ETag"] = etag(version)
+	return response
 
 
 def _stored_response(status: int, body: str, replayed: bool) -> Response:

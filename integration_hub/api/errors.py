@@ -21,6 +21,7 @@ from integration_hub.exceptions import (
 	problem_from_exception,
 )
 from integration_hub.paths import API_PATH_PREFIX
+from integration_hub.request_id import labelled
 from integration_hub.security.limits import body_nesting_problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -41,7 +42,7 @@ def problem_response(problem: Problem, headers: dict | None = None) -> Response:
 def response_for_exception(exc: BaseException) -> Response:
 	problem = problem_from_exception(exc)
 	if problem.status >= 500:
-		frappe.log_error(title=f"integration_hub API: {type(exc).__name__}")
+		frappe.log_error(title=labelled(f"integration_hub API: {type(exc).__name__}"))
 	headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
 	return problem_response(problem, headers)
 

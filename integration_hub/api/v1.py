@@ -10,13 +10,20 @@ from werkzeug.wrappers import Response
 import frappe
 
 import integration_hub
-from integration_hub.api.endpoint import endpoint, json_argument, json_response
+from integration_hub.api.endpoint import (
+	endpoint,
+	json_argument,
+	json_response,
+	request_header,
+	versioned_response,
+)
 from integration_hub.documents import changes as change_feed
+from integration_hub.documents import conditional, expansion, query, versions
 from integration_hub.documents import describe as describer
 from integration_hub.documents import openapi as openapi_builder
-from integration_hub.documents import query
 from integration_hub.documents import upsert as writer
 from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
+from integration_hub.documents.creation import create_record
 from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.sequencer import position_committed_changes
@@ -51,9 +58,19 @@ def describe(doctype: str) -> dict:
 
 @frappe.whitelist(methods=["GET"])
 @endpoint()
-def get_document(doctype: str, name: str | None = None, key: JSONValue = None) -> dict:
+def get_document(
+	doctype: str, name: str | None = None, key: JSONValue = None, expand: JSONValue = None
+) -> Response:
+	"""One document, with its version as ETag; `If-None-Match` with that version answers 304."""
 	resource = get_resource(doctype)
-	return writer.get_record(resource, name, json_argument(key, "key", types=(dict,)))
+	read = conditional.read_document(
+		resource,
+		name,
+		json_argument(key, "key", types=(dict,)),
+		json_argument(expand, "expand", types=(list, str)),
+		request_header("If-None-Match"),
+	)
+	return versioned_response(read.doc, read.etag)
 
 
 @frappe.whitelist(methods=["GET"])
@@ -65,59 +82,88 @@ def list_documents(
 	order_by: str | None = None,
 	limit: int | str | None = None,
 	cursor: str | None = None,
+	expand: JSONValue = None,
 ) -> dict:
 	resource = get_resource(doctype)
 	authorize(resource, "read")
 	policy = field_policy(resource)
+	tree = expansion.parse_expand(json_argument(expand, "expand", types=(list, str)), policy, tables=False)
+	selected = query.parse_fields(json_argument(fields, "fields", types=(list, str)), policy)
 	page = query.list_page(
 		resource,
 		policy,
-		fields=query.parse_fields(json_argument(fields, "fields", types=(list, str)), policy),
+		fields=list(dict.fromkeys([*selected, *expansion.root_fields(tree)])),
 		filters=query.parse_filters(json_argument(filters, "filters", types=(dict, list)), policy),
 		order=query.parse_order(order_by),
 		limit=query.parse_limit(limit, resource.max_page_size),
 		cursor=cursor or None,
 	)
+	expansion.expand_documents(page.rows, tree)
 	return {"data": page.rows, "next_cursor": page.next_cursor, "has_more": page.has_more}
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint(idempotent=True)
 def upsert(doctype: str, data: JSONValue = None, key: JSONValue = None) -> dict:
+	"""`If-Match` (or `data._version`): the version the document is expected at; stale is 412."""
 	resource = get_resource(doctype)
 	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
 	record = json_argument(data, "data", types=(dict,))
-	return writer.upsert_record(resource, record, key_fields).as_dict()
+	if_match = request_header("If-Match")
+	return writer.upsert_record(resource, record, key_fields, if_match=if_match).as_dict()
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint(idempotent=True)
-def bulk_upsert(doctype: str, records: JSONValue = None, key: JSONValue = None, atomic: bool = False) -> dict:
+def create_document(doctype: str, data: JSONValue = None) -> dict:
+	"""A new document, named by its DocType's rule (naming series, hash, autoincrement...)."""
+	resource = get_resource(doctype)
+	return create_record(resource, json_argument(data, "data", types=(dict,))).as_dict()
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def bulk_upsert(
+	doctype: str,
+	records: JSONValue = None,
+	key: JSONValue = None,
+	atomic: bool = False,
+	mode: str = "upsert",
+) -> dict:
+	"""`mode="create"`: every record is a new document, as create_document makes it."""
 	resource = get_resource(doctype)
 	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
 	results = bulk_upsert_records(
-		resource, json_argument(records, "records", types=(list,)), key_fields, atomic
+		resource, json_argument(records, "records", types=(list,)), key_fields, atomic, mode
 	)
 	return {"results": results}
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint(idempotent=True)
-def delete_document(doctype: str, name: str | None = None, key: JSONValue = None) -> dict:
+def delete_document(
+	doctype: str, name: str | None = None, key: JSONValue = None, if_match: str | None = None
+) -> dict:
+	"""`If-Match` (or `if_match`): the version the document is expected at; stale is 412."""
 	resource = get_resource(doctype)
-	deleted = writer.delete_record(resource, name, json_argument(key, "key", types=(dict,)))
+	expected = versions.expected_once(request_header("If-Match"), if_match, "/if_match")
+	deleted = writer.delete_record(resource, name, json_argument(key, "key", types=(dict,)), expected)
 	return {"name": deleted, "status": "deleted"}
 
 
 @frappe.whitelist(methods=["GET"])
 @endpoint()
-def changes(doctype: str, cursor: str | None = None, limit: int | str | None = None) -> dict:
+def changes(
+	doctype: str, cursor: str | None = None, limit: int | str | None = None, expand: JSONValue = None
+) -> dict:
 	resource = get_resource(doctype)
 	authorize(resource, "changes")
+	tree = expansion.parse_expand(json_argument(expand, "expand", types=(list, str)), field_policy(resource))
 	position_committed_changes(max_batches=1)  # commits its own short transactions, before any read
 	page = change_feed.read_changes(
 		resource, cursor or None, query.parse_limit(limit, min(resource.max_page_size, 1000), default=100)
 	)
+	expansion.expand_documents([change["doc"] for change in page.changes if "doc" in change], tree)
 	return {"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more}
 
 

@@ -17,7 +17,8 @@ retried with the lookup, so the result is what record-by-record upserts would gi
 import frappe
 from frappe import _
 
-from integration_hub.documents.exposure import Resource
+from integration_hub.documents.creation import create_record
+from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.key_locks import (
 	RecordBatch,
 	batched_records,
@@ -27,12 +28,24 @@ from integration_hub.documents.key_locks import (
 )
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
+from integration_hub.request_id import labelled
 
 SAVEPOINT = "integration_hub_bulk_record"
 
 
-def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...], atomic: bool) -> list[dict]:
-	authorize_any_write(resource)
+MODES = ("upsert", "create")
+
+
+def bulk_upsert(
+	resource: Resource, records: object, key_fields: tuple[str, ...], atomic: bool, mode: str = "upsert"
+) -> list[dict]:
+	"""`mode="create"`: every record is a new document (documents/creation.py), as create_document."""
+	if mode not in MODES:
+		raise BadRequest(_("mode must be one of: {0}").format(", ".join(MODES)), [{"pointer": "/mode"}])
+	if mode == "create":
+		authorize(resource, "create")
+	else:
+		authorize_any_write(resource)
 	if not isinstance(records, list):
 		raise BadRequest(_("records must be a list of objects"), [{"pointer": "/records"}])
 	if len(records) > resource.max_batch_size:
@@ -43,10 +56,10 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			[{"pointer": "/records"}],
 		)
 	lock_batch_keys(resource, records, key_fields)
-	known_new = records_with_new_keys(resource, records, key_fields)
+	known_new = records_with_new_keys(resource, records, key_fields) if mode == "upsert" else set()
 	with batched_records(resource.doctype) as recorded:
 		results = [
-			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded)
+			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded, mode)
 			for index, record in enumerate(records)
 		]
 	if records:
@@ -120,6 +133,7 @@ def _upsert_in_savepoint(
 	index: int,
 	known_new: bool,
 	recorded: RecordBatch,
+	mode: str = "upsert",
 ) -> dict:
 	# Setting a savepoint again replaces the previous one of that name: one statement per record, and
 	# one release after the batch.
@@ -127,13 +141,18 @@ def _upsert_in_savepoint(
 	pointer = f"/records/{index}"
 	mark = recorded.mark()
 	try:
-		result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
+		if mode == "create":
+			result = create_record(resource, record, pointer)
+		else:
+			result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
 		recorded.discard_since(mark)
 		problem = problem_from_exception(e)
 		if problem.status >= 500:
-			frappe.log_error(title=f"integration_hub bulk_upsert: {resource.doctype} record {index}")
+			frappe.log_error(
+				title=labelled(f"integration_hub bulk_upsert: {resource.doctype} record {index}")
+			)
 		return {"index": index, "status": "failed", "error": _record_error(problem, index)}
 	return {"index": index, "status": result.status, "name": result.name}
 
@@ -161,4 +180,10 @@ def upsert_guessed(
 
 def _record_error(problem, index: int) -> dict:
 	errors = problem.errors or [{"pointer": f"/records/{index}", "detail": problem.detail}]
-	return {"status": problem.status, "code": problem.code, "detail": problem.detail, "errors": errors}
+	return {
+		"status": problem.status,
+		"code": problem.code,
+		"detail": problem.detail,
+		"errors": errors,
+		**problem.extensions,  # a stale record's current version and document
+	}

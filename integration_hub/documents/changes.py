@@ -24,9 +24,11 @@ from frappe.utils import add_days, now_datetime
 
 from integration_hub.documents.cursor import decode_cursor, encode_cursor, fingerprint
 from integration_hub.documents.exposure import Resource, is_exposed
-from integration_hub.documents.fields import field_policy, shape_document
+from integration_hub.documents.fields import field_policy
 from integration_hub.documents.sequencer import last_position
+from integration_hub.documents.versions import shape_versioned, versioned
 from integration_hub.exceptions import InvalidCursor
+from integration_hub.request_id import current as current_request_id
 
 CHANGE_FLOOR_KEY = "integration_hub_change_floor"
 DEFAULT_RETENTION_DAYS = 30
@@ -60,9 +62,21 @@ def _append(doctype: str, name: str, operation: str, data: str | None = None) ->
 	frappe.db.sql(
 		# `Hub Change` is named by autoincrement, which Frappe backs with this sequence.
 		"""insert into `tabHub Change`
-			(name, ref_doctype, docname, operation, data, changed_at, creation, modified, owner, modified_by)
-		values (nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-		(doctype, name, operation, data, now, now, now, frappe.session.user, frappe.session.user),
+			(name, ref_doctype, docname, operation, data, changed_at, request_id,
+			creation, modified, owner, modified_by)
+		values (nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+		(
+			doctype,
+			name,
+			operation,
+			data,
+			now,
+			current_request_id(),
+			now,
+			now,
+			frappe.session.user,
+			frappe.session.user,
+		),
 	)
 
 
@@ -157,7 +171,7 @@ def _upserts(resource: Resource, names: list[str]) -> list[dict]:
 	policy = field_policy(resource)
 	if policy.tables:
 		visible = frappe.get_list(resource.doctype, filters={"name": ["in", names]}, pluck="name")
-		docs = {name: shape_document(frappe.get_doc(resource.doctype, name), policy) for name in visible}
+		docs = {name: shape_versioned(frappe.get_doc(resource.doctype, name), policy) for name in visible}
 	else:
 		rows = frappe.get_list(
 			resource.doctype,
@@ -165,7 +179,7 @@ def _upserts(resource: Resource, names: list[str]) -> list[dict]:
 			fields=policy.scalar_readable(),
 			limit_page_length=len(names),
 		)
-		docs = {row["name"]: row for row in rows}
+		docs = {row["name"]: versioned(row, resource.doctype, policy) for row in rows}
 	return [
 		{"op": "upsert", "name": name, "modified": docs[name]["modified"], "doc": docs[name]}
 		for name in names

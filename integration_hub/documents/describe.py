@@ -2,8 +2,10 @@
 
 import frappe
 
+from integration_hub.documents.expansion import expandable_paths
 from integration_hub.documents.exposure import Resource, authorize, permitted_operations
 from integration_hub.documents.fields import FieldPolicy, field_policy
+from integration_hub.documents.naming import generates_names
 
 METADATA_FIELD_TYPES = {
 	"name": "Data",
@@ -25,6 +27,8 @@ def describe_resource(resource: Resource) -> dict:
 		"operations": permitted_operations(resource),
 		"max_page_size": resource.max_page_size,
 		"max_batch_size": resource.max_batch_size,
+		"generated_names": generates_names(resource.doctype),
+		"expandable": expandable_paths(resource),
 		"fields": describe_fields(policy),
 	}
 

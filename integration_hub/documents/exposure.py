@@ -77,6 +77,19 @@ def authorize(resource: Resource, operation: str) -> None:
 		raise OperationNotPermitted(_("You are not permitted to {0} {1}").format(_(ptype), resource.doctype))
 
 
+def readable_resource(doctype: str) -> Resource | None:
+	"""The exposure of `doctype` if it is exposed and the caller may read it (exposure, key scopes,
+	permissions), else None."""
+	if not is_exposed(doctype):
+		return None
+	resource = get_resource(doctype)
+	try:
+		authorize(resource, "read")
+	except OperationNotPermitted:
+		return None
+	return resource
+
+
 def permitted_operations(resource: Resource) -> list[str]:
 	"""The operations the caller may perform on `resource`: exposure ∩ key scopes ∩ permissions."""
 	permitted = []

@@ -18,6 +18,9 @@ METADATA_FIELDS = ("name", "creation", "modified", "docstatus")
 # Readable where no allowlist narrows the resource.
 OPTIONAL_METADATA_FIELDS = ("owner", "modified_by")
 NEVER_EXPOSED_TYPES = ("Password", "Button", "Fold", "Heading", "HTML", "Image")
+# Members the API adds to documents (documents/versions.py): a field so named would be shadowed.
+VERSION_FIELD = "_version"
+RESERVED_FIELDNAMES = (VERSION_FIELD,)
 NUMERIC_CASTS = {"Int": cint, "Long Int": cint, "Check": cint}
 NUMERIC_CASTS.update(dict.fromkeys(("Float", "Currency", "Percent", "Rating", "Duration"), flt))
 
@@ -79,6 +82,8 @@ def _build_policy(
 	tables: dict[str, FieldPolicy] = {}
 	for df in meta.fields:
 		if df.fieldtype in NEVER_EXPOSED_TYPES or df.fieldtype in frappe.model.display_fieldtypes:
+			continue
+		if df.fieldname in RESERVED_FIELDNAMES:
 			continue
 		if not exposed(df.fieldname) or df.permlevel not in read_levels:
 			continue

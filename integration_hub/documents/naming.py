@@ -37,15 +37,26 @@ def name_for_new_document(doctype: str, values: dict, policy: FieldPolicy, point
 	if autoname.lower().startswith("field:"):
 		_name_from_field(autoname[len("field:") :], values, policy, pointer)
 		return None
-	if is_autoincremented(doctype, meta) or autoname.lower() not in HONOURED or _named_by_code(doctype):
+	if generates_names(doctype):
 		raise ValidationFailed(
 			_(
-				"{0} names new documents itself ({1}), so none can be created by a given name; key the "
-				"records by a field that identifies them instead (Hub Resource Key Fields, or the key argument)"
+				"{0} names new documents itself ({1}), so none can be created by a given name: leave name "
+				"out (create_document), or key the records by a field that identifies them (Hub Resource "
+				"Key Fields, or the key argument)"
 			).format(doctype, _rule_label(meta, doctype)),
 			errors=[{"pointer": f"{pointer}/name", "detail": _("no document has this name")}],
 		)
 	return name
+
+
+def generates_names(doctype: str) -> bool:
+	"""Whether new documents of `doctype` are named by the DocType (series, autoincrement, format,
+	script...) rather than by a given name or a field: such documents are made with create_document."""
+	meta = frappe.get_meta(doctype)
+	autoname = (meta.autoname or "").strip()
+	if autoname.lower().startswith("field:"):
+		return False
+	return is_autoincremented(doctype, meta) or autoname.lower() not in HONOURED or _named_by_code(doctype)
 
 
 def _name_from_field(fieldname: str, values: dict, policy: FieldPolicy, pointer: str) -> None:

@@ -3,16 +3,15 @@
 import frappe
 
 import integration_hub
-from integration_hub.documents.exposure import authorize, exposed_doctypes, get_resource
+from integration_hub.documents.exposure import exposed_doctypes, get_resource, readable_resource
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
 from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, schema_name
-from integration_hub.exceptions import OperationNotPermitted
 from integration_hub.paths import API_BASE as BASE
 
 
 def build_document() -> dict:
-	readable = [doctype for doctype in exposed_doctypes() if _may_read(doctype)]
+	readable = [doctype for doctype in exposed_doctypes() if readable_resource(doctype)]
 	schemas = {
 		schema_name(doctype): record_schema(field_policy(get_resource(doctype))) for doctype in readable
 	}
@@ -43,14 +42,6 @@ def build_document() -> dict:
 	}
 
 
-def _may_read(doctype: str) -> bool:
-	try:
-		authorize(get_resource(doctype), "read")
-	except OperationNotPermitted:
-		return False
-	return True
-
-
 def _common_schemas(doctypes: list[str]) -> dict:
 	return {
 		"Problem": PROBLEM_SCHEMA,
@@ -75,12 +66,29 @@ def _param(name: str, description: str, required: bool = False, schema: dict | N
 	}
 
 
-def _operation(summary: str, *, parameters=None, body: dict | None = None, idempotent: bool = False) -> dict:
+REQUEST_ID_HEADER = {
+	"description": "The call's id: the client's own X-Request-Id if well-formed, else generated; also in "
+	"problem bodies, the change feed's log and the events the call caused",
+	"schema": {"type": "string"},
+}
+ETAG_HEADER = {"description": "The document's version, as a strong ETag", "schema": {"type": "string"}}
+
+
+def _operation(
+	summary: str,
+	*,
+	parameters=None,
+	body: dict | None = None,
+	idempotent: bool = False,
+	conditional_read: bool = False,
+	conditional_write: bool = False,
+) -> dict:
 	operation = {
 		"summary": summary,
 		"responses": {
 			"200": {
 				"description": "Success, inside Frappe's message envelope",
+				"headers": {"X-Request-Id": REQUEST_ID_HEADER},
 				"content": {
 					"application/json": {"schema": {"type": "object", "properties": {"message": {}}}}
 				},
@@ -89,6 +97,29 @@ def _operation(summary: str, *, parameters=None, body: dict | None = None, idemp
 		},
 	}
 	parameters = list(parameters or [])
+	parameters.append(
+		{
+			"name": "X-Request-Id",
+			"in": "header",
+			"required": False,
+			"schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,200}$"},
+			"description": "Your own id for this call (else one is generated)",
+		}
+	)
+	if conditional_read:
+		operation["responses"]["200"]["headers"]["ETag"] = ETAG_HEADER
+		operation["responses"]["304"] = {
+			"description": "Not modified: If-None-Match names the current version (no body)",
+			"headers": {"ETag": ETAG_HEADER, "X-Request-Id": REQUEST_ID_HEADER},
+		}
+		parameters.append(_header("If-None-Match", "The ETag you hold: 304 if it is still current"))
+	if conditional_write:
+		operation["responses"]["412"] = {
+			"description": "PRECONDITION_FAILED: the document is not at the expected version; the problem "
+			"carries current_version and, if you may read it, current (the document); nothing was written",
+			"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+		}
+		parameters.append(_header("If-Match", "The version (_version / ETag) the write expects"))
 	if idempotent:
 		parameters.append(
 			{
@@ -104,6 +135,31 @@ def _operation(summary: str, *, parameters=None, body: dict | None = None, idemp
 	if body:
 		operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
 	return operation
+
+
+def _record_body(data: dict, **more: dict) -> dict:
+	"""The body of a single write: the doctype, the record (`data`) and any other properties."""
+	return {
+		"type": "object",
+		"required": ["doctype", "data"],
+		"properties": {"doctype": {"$ref": "#/components/schemas/Doctype"}, "data": data, **more},
+	}
+
+
+def _header(name: str, description: str) -> dict:
+	return {
+		"name": name,
+		"in": "header",
+		"required": False,
+		"schema": {"type": "string"},
+		"description": description,
+	}
+
+
+EXPAND_DESCRIPTION = (
+	"JSON list of Link field paths to answer with the linked document (customer, items.item_code, "
+	"customer.territory; at most two links deep)"
+)
 
 
 def _paths() -> dict:
@@ -122,7 +178,9 @@ def _paths() -> dict:
 					doctype,
 					_param("name", "The document name"),
 					_param("key", "JSON object of key-field values"),
+					_param("expand", EXPAND_DESCRIPTION),
 				],
+				conditional_read=True,
 			)
 		},
 		f"{BASE}.list_documents": {
@@ -138,6 +196,7 @@ def _paths() -> dict:
 					_param("order_by", "One of " + ", ".join(f"{c} asc|desc" for c in ORDER_COLUMNS)),
 					_param("limit", "Page size", schema={"type": "integer", "minimum": 1}),
 					_param("cursor", "next_cursor of the previous page"),
+					_param("expand", EXPAND_DESCRIPTION + "; not inside child tables"),
 				],
 			)
 		},
@@ -145,15 +204,18 @@ def _paths() -> dict:
 			"post": _operation(
 				"Create or update one document by its natural key",
 				idempotent=True,
-				body={
-					"type": "object",
-					"required": ["doctype", "data"],
-					"properties": {
-						"doctype": doctype_property,
-						"data": {"type": "object"},
-						"key": {"type": "array", "items": {"type": "string"}},
-					},
-				},
+				body=_record_body(
+					{"type": "object", "description": "The record; _version: the expected version"},
+					key={"type": "array", "items": {"type": "string"}},
+				),
+				conditional_write=True,
+			)
+		},
+		f"{BASE}.create_document": {
+			"post": _operation(
+				"Create a document named by its DocType's rule (naming series, hash, autoincrement)",
+				idempotent=True,
+				body=_record_body({"type": "object"}),
 			)
 		},
 		f"{BASE}.bulk_upsert": {
@@ -168,6 +230,7 @@ def _paths() -> dict:
 						"records": {"type": "array", "items": {"type": "object"}},
 						"key": {"type": "array", "items": {"type": "string"}},
 						"atomic": {"type": "boolean", "default": False},
+						"mode": {"enum": ["upsert", "create"], "default": "upsert"},
 					},
 				},
 			)
@@ -183,8 +246,10 @@ def _paths() -> dict:
 						"doctype": doctype_property,
 						"name": {"type": "string"},
 						"key": key_object,
+						"if_match": {"type": "string", "description": "The expected version, as If-Match"},
 					},
 				},
+				conditional_write=True,
 			)
 		},
 		f"{BASE}.changes": {
@@ -194,6 +259,7 @@ def _paths() -> dict:
 					doctype,
 					_param("cursor", "next_cursor of the previous page"),
 					_param("limit", "Page size", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+					_param("expand", EXPAND_DESCRIPTION),
 				],
 			)
 		},

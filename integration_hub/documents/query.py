@@ -13,7 +13,8 @@ from frappe import _
 
 from integration_hub.documents.cursor import decode_cursor, encode_cursor, fingerprint
 from integration_hub.documents.exposure import Resource
-from integration_hub.documents.fields import FieldPolicy
+from integration_hub.documents.fields import VERSION_FIELD, FieldPolicy
+from integration_hub.documents.versions import document_version
 from integration_hub.exceptions import BadRequest
 
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "like", "not like", "in", "not in", "between", "is")
@@ -180,7 +181,7 @@ def list_page(
 	if cursor:
 		position = decode_cursor(cursor, binding)
 		conditions.append(_after(resource.doctype, order, position))
-	select = list(dict.fromkeys([*fields, order.column, "name"]))
+	select = list(dict.fromkeys([*fields, order.column, "name", "modified"]))  # modified: the version
 	table = f"`tab{resource.doctype}`"
 	rows = frappe.get_list(
 		resource.doctype,
@@ -196,7 +197,13 @@ def list_page(
 		last = rows[-1]
 		next_cursor = encode_cursor(binding, {"k": str(last[order.column]), "n": last["name"]})
 	wanted = set(fields)
-	return Page([{k: v for k, v in row.items() if k in wanted} for row in rows], next_cursor, has_more)
+	return Page([_versioned_row(row, wanted, policy) for row in rows], next_cursor, has_more)
+
+
+def _versioned_row(row: dict, wanted: set[str], policy: FieldPolicy) -> dict:
+	shaped = {k: v for k, v in row.items() if k in wanted}
+	shaped[VERSION_FIELD] = document_version(policy.doctype, row["name"], row["modified"], policy)
+	return shaped
 
 
 def _after(doctype: str, order: Order, position: dict) -> str:

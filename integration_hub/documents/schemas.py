@@ -3,7 +3,7 @@ exposed resource, derived from its field policy. The OpenAPI document and the MC
 so an assistant and an integration see the same fields, types and read-only markers."""
 
 from integration_hub.documents.describe import METADATA_FIELD_TYPES
-from integration_hub.documents.fields import FieldPolicy
+from integration_hub.documents.fields import VERSION_FIELD, FieldPolicy
 
 JSON_TYPES = {
 	"Int": {"type": "integer"},
@@ -50,17 +50,42 @@ def record_schema(policy: FieldPolicy) -> dict:
 	"""A document as the policy's user reads it: every readable field, child tables included; the fields
 	it may not write are marked `readOnly`."""
 	properties = {
-		fieldname: _field_schema(fieldname, df, read_only=fieldname not in policy.writable)
+		fieldname: _field_schema(fieldname, df, read_only=fieldname not in policy.writable, expandable=True)
 		for fieldname, df in policy.readable.items()
 	}
 	for table, child_policy in policy.tables.items():
 		properties[table] = {"type": "array", "items": record_schema(child_policy)}
+	if "modified" in policy.readable:  # a document, not a child row
+		properties[VERSION_FIELD] = VERSION_SCHEMA
 	return {"type": "object", "properties": properties}
 
 
-def writable_schema(policy: FieldPolicy, key_fields: tuple[str, ...] = ()) -> dict:
+VERSION_SCHEMA = {
+	"type": "string",
+	"readOnly": True,
+	"description": "The document's version (its ETag): send it back as If-Match, or as _version in a "
+	"record, to refuse a write if someone changed the document meanwhile",
+}
+EXPECTED_VERSION_SCHEMA = {
+	"type": "string",
+	"description": "The version (_version) this write expects the document at: if it has changed "
+	"since, nothing is written and the answer is 412 PRECONDITION_FAILED with the current version",
+}
+EXPAND_SCHEMA = {
+	"type": "array",
+	"items": {"type": "string"},
+	"maxItems": 20,
+	"description": "Link fields to answer with the linked document instead of its name: a Link field "
+	"(customer), one inside a child table (items.item_code), or a link of a linked document "
+	"(customer.territory), at most two links deep; a link you may not follow stays a name",
+}
+
+
+def writable_schema(
+	policy: FieldPolicy, key_fields: tuple[str, ...] = (), *, expected_version: bool = False
+) -> dict:
 	"""A record as the policy's user may send it: the fields it may write, and the key fields that find
-	the document; anything else is refused."""
+	the document (and, for upserts, the version it expects); anything else is refused."""
 	properties = {
 		fieldname: _field_schema(fieldname, policy.readable.get(fieldname), read_only=False)
 		for fieldname in dict.fromkeys((*key_fields, *policy.writable))
@@ -69,14 +94,21 @@ def writable_schema(policy: FieldPolicy, key_fields: tuple[str, ...] = ()) -> di
 	for table, child_policy in policy.tables.items():
 		if table in policy.writable:
 			properties[table] = {"type": "array", "items": writable_schema(child_policy)}
+	if expected_version:
+		properties[VERSION_FIELD] = EXPECTED_VERSION_SCHEMA
 	return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
-def _field_schema(fieldname: str, df, read_only: bool) -> dict:
+def _field_schema(fieldname: str, df, read_only: bool, expandable: bool = False) -> dict:
 	fieldtype = df.fieldtype if df is not None else METADATA_FIELD_TYPES.get(fieldname, "Data")
 	schema = dict(JSON_TYPES.get(fieldtype, {"type": "string"}))
 	if df is not None and df.fieldtype == "Select" and df.options:
 		schema = {"type": "string", "enum": list(df.options.split("\n"))}
+	if expandable and df is not None and df.fieldtype == "Link":
+		schema = {
+			"type": ["string", "object"],
+			"description": f"{df.options}: a name, or the document if expanded",
+		}
 	if df is not None and df.label:
 		schema["title"] = df.label
 	if read_only:

@@ -15,9 +15,15 @@ from frappe.utils import flt, get_datetime, getdate
 from frappe.utils.data import cast as cast_fieldtype
 
 from integration_hub.documents.exposure import Resource, authorize
-from integration_hub.documents.fields import FieldPolicy, field_policy, shape_document
+from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.key_locks import comparable, lock_keys, record_document, recorded_document
 from integration_hub.documents.naming import name_for_new_document
+from integration_hub.documents.versions import (
+	pop_expected,
+	require_absent_expectation,
+	require_expected,
+	shape_versioned,
+)
 from integration_hub.exceptions import BadRequest, Conflict, NotFound, OperationNotPermitted, ValidationFailed
 
 MAX_STRING_LENGTH = 1_000_000
@@ -50,20 +56,25 @@ def upsert_record(
 	pointer: str = "/data",
 	*,
 	known_new: bool = False,
+	if_match: str | None = None,
 ) -> UpsertResult:
 	"""`known_new`: the caller already found that no document has this key, and a unique index on the
-	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query)."""
+	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query).
+	The record's `_version` (or `if_match`, a single call's If-Match header) is the version the write
+	expects the document at: a stale one is refused with 412 and nothing is written."""
 	authorize_any_write(resource)
 	policy = field_policy(resource)
+	data, expected = pop_expected(data, pointer, if_match)
 	values = validate_record(data, policy, key_fields, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
-	if known_new:
+	if known_new and expected is None:
 		lock_keys(resource.doctype, [key])
 		name = None
 	else:
 		name = find_by_key(resource, key, pointer)
 	if name:
-		return _update(resource, policy, name, values)
+		return _update(resource, policy, name, values, expected, pointer)
+	require_absent_expectation(expected, resource.doctype, pointer)
 	return _create(resource, policy, values, key, pointer)
 
 
@@ -225,7 +236,14 @@ def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
 	)
 
 
-def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) -> UpsertResult:
+def _update(
+	resource: Resource,
+	policy: FieldPolicy,
+	name: str,
+	values: dict,
+	expected: frozenset[str] | None = None,
+	pointer: str = "/data",
+) -> UpsertResult:
 	authorize(resource, "update")
 	# As last committed (a locking read): an upsert of this key may have committed while we waited.
 	doc = frappe.get_doc(resource.doctype, name, for_update=True)
@@ -233,10 +251,11 @@ def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) ->
 		raise OperationNotPermitted(
 			_("You are not permitted to update {0} {1}").format(resource.doctype, name)
 		)
+	require_expected(doc, policy, expected, pointer)
 	if apply_changes(doc, values, policy):
 		doc.save()
-		return UpsertResult(doc.name, "updated", shape_document(doc, policy))
-	return UpsertResult(doc.name, "unchanged", shape_document(doc, policy))
+		return UpsertResult(doc.name, "updated", shape_versioned(doc, policy))
+	return UpsertResult(doc.name, "unchanged", shape_versioned(doc, policy))
 
 
 def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, pointer: str) -> UpsertResult:
@@ -249,7 +268,7 @@ def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, po
 	apply_changes(doc, values, policy)
 	doc.insert(set_name=given_name)
 	record_document(resource.doctype, key, doc.name)
-	return UpsertResult(doc.name, "created", shape_document(doc, policy))
+	return UpsertResult(doc.name, "created", shape_versioned(doc, policy))
 
 
 def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
@@ -288,8 +307,9 @@ def same_value(df, stored: object, given: object) -> bool:
 	return cast_fieldtype(df.fieldtype, stored) == cast_fieldtype(df.fieldtype, given)
 
 
-def resolve_name(resource: Resource, name: object, key: object) -> str:
-	"""The document a read or delete names, by `name` or by a `key` object; 404 if the caller cannot see it."""
+def resolve_name(resource: Resource, name: object, key: object, *, check_permission: bool = True) -> str:
+	"""The document a read or delete names, by `name` or by a `key` object; 404 if the caller cannot see
+	it (`check_permission=False`: the caller checks read permission on the document it loads)."""
 	if name not in (None, ""):
 		if not isinstance(name, str):
 			raise BadRequest(_("name must be a string"), [{"pointer": "/name"}])
@@ -310,19 +330,33 @@ def resolve_name(resource: Resource, name: object, key: object) -> str:
 		raise BadRequest(
 			_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}]
 		)
-	if not found or not frappe.has_permission(resource.doctype, "read", doc=found):
-		raise NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
+	if not found or (check_permission and not frappe.has_permission(resource.doctype, "read", doc=found)):
+		raise _not_found(resource)
 	return found
 
 
-def get_record(resource: Resource, name: object = None, key: object = None) -> dict:
+def _not_found(resource: Resource) -> NotFound:
+	return NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
+
+
+def readable_document(resource: Resource, name: object = None, key: object = None):
+	"""The document a read names, loaded once and checked against the caller's read permission."""
 	authorize(resource, "read")
-	found = resolve_name(resource, name, key)
-	return shape_document(frappe.get_doc(resource.doctype, found), field_policy(resource))
+	found = resolve_name(resource, name, key, check_permission=False)
+	doc = frappe.get_doc(resource.doctype, found)
+	if not frappe.has_permission(resource.doctype, "read", doc=doc):
+		raise _not_found(resource)
+	return doc
 
 
-def delete_record(resource: Resource, name: object = None, key: object = None) -> str:
+def delete_record(
+	resource: Resource, name: object = None, key: object = None, expected: frozenset[str] | None = None
+) -> str:
+	"""`expected`: the versions the caller expects the document at (If-Match); 412 if it is stale."""
 	authorize(resource, "delete")
 	found = resolve_name(resource, name, key)
+	if expected is not None:
+		doc = frappe.get_doc(resource.doctype, found, for_update=True)  # as last committed, held to the end
+		require_expected(doc, field_policy(resource), expected, "/headers/If-Match")
 	frappe.delete_doc(resource.doctype, found)
 	return found

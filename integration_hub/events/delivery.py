@@ -30,6 +30,7 @@ from integration_hub.http_client import OutboundRequestRefused, outbound_session
 from integration_hub.webhooks import signing
 
 DUE = ("Pending", "Failed")
+REQUEST_ID_HEADER = "Hub-Request-Id"
 FINAL = ("Succeeded", "Dead")
 RESPONSE_LIMIT = 2048
 RETRY_AFTER_STATUSES = (429, 503)
@@ -122,7 +123,7 @@ class Sender:
 			if deadline is not None and sent and time.monotonic() >= deadline:
 				break  # the rest stay due for the next job
 			endpoint = self._endpoint(row.subscription)
-			sent.append((row, endpoint, send(self.session, endpoint, row.event, row.payload)))
+			sent.append((row, endpoint, send(self.session, endpoint, row.event, row.payload, row.request_id)))
 		return self._record(sent, manual=False)
 
 	def deliver(self, name: int, *, manual: bool = False) -> Result | None:
@@ -132,7 +133,7 @@ class Sender:
 		if not rows:
 			return None
 		endpoint = self._endpoint(rows[0].subscription)
-		outcome = send(self.session, endpoint, rows[0].event, rows[0].payload)
+		outcome = send(self.session, endpoint, rows[0].event, rows[0].payload, rows[0].request_id)
 		return self._record([(rows[0], endpoint, outcome)], manual=manual)[0]
 
 	def _record(self, sent: list[tuple], manual: bool) -> list[Result]:
@@ -176,7 +177,8 @@ def claim(names: list[int], *, manual: bool = False) -> list:
 		return []
 	conditions = "" if manual else "and d.status in ('Pending', 'Failed') and d.next_attempt_at <= %(now)s"
 	return frappe.db.sql(
-		f"""select d.name, d.event, d.subscription, d.status, d.attempt_count, d.recorded_attempts, d.payload
+		f"""select d.name, d.event, d.subscription, d.status, d.attempt_count, d.recorded_attempts, d.payload,
+			d.request_id
 		from `tabHub Delivery` d
 		where d.name in %(names)s {conditions}
 		order by d.name
@@ -209,9 +211,13 @@ def load_endpoint(subscription: str) -> Endpoint:
 	)
 
 
-def send(session: requests.Session, endpoint: Endpoint, event_id: str, payload: str) -> Outcome:
+def send(
+	session: requests.Session, endpoint: Endpoint, event_id: str, payload: str, request_id: str | None = None
+) -> Outcome:
 	body = payload.encode()
 	headers = {"Content-Type": "application/json"}
+	if request_id:
+		headers[REQUEST_ID_HEADER] = request_id  # the X-Request-Id of the API call that caused the event
 	headers.update(signing.headers(endpoint.secrets, event_id, int(time.time()), body))
 	started = time.monotonic()
 	try:

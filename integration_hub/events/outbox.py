@@ -21,6 +21,7 @@ from frappe.utils.safe_exec import get_safe_globals
 from integration_hub.events.payload import build_body, event_type, test_body
 from integration_hub.events.subscriptions import Subscription, subscriptions_for
 from integration_hub.exceptions import ConditionFailed
+from integration_hub.request_id import current as current_request_id
 
 # Frappe's document hooks -> the event they announce (None: decided by the document's state).
 ACTIONS = {
@@ -102,8 +103,9 @@ def write_event(
 		# order deliveries.
 		"""insert into `tabHub Delivery`
 			(name, creation, modified, owner, modified_by, event, subscription, event_type,
-			reference_doctype, reference_name, occurred_at, payload, status, attempt_count, next_attempt_at)
-		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)""",
+			reference_doctype, reference_name, occurred_at, request_id, payload, status, attempt_count,
+			next_attempt_at)
+		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)""",
 		(
 			now,
 			now,
@@ -115,6 +117,7 @@ def write_event(
 			reference_doctype,
 			reference_name,
 			now,
+			current_request_id(),
 			body,
 			now,
 		),

@@ -1,7 +1,7 @@
 """Event payloads, frozen when the change happens, as the subscription's `run_as` user may see them.
 
 `{"type": "sales_order.updated", "timestamp": "...Z", "data": {"doctype", "name", "object": {...},
-"previous_attributes": {...}}}`: `object` carries only the fields `run_as` may read (and the
+"previous_attributes": {...}}, "request": {"id": "req_..." | null}}`: `object` carries only the fields `run_as` may read (and the
 subscription's field list allows), through the same field policy as the document API; for updates,
 `previous_attributes` holds the earlier values of the readable fields that changed.
 """
@@ -14,6 +14,7 @@ from frappe.utils.response import json_handler
 
 from integration_hub.documents.fields import FieldPolicy, doctype_field_policy, shape_document
 from integration_hub.events.subscriptions import Subscription
+from integration_hub.request_id import current as current_request_id
 
 # Changed by every save: they alone do not make an update worth sending.
 VOLATILE_FIELDS = ("modified", "modified_by")
@@ -47,7 +48,12 @@ def build_body(subscription: Subscription, doc, action: str, timestamp: datetime
 				return None
 		data["previous_attributes"] = previous
 	return dumps(
-		{"type": event_type(doc.doctype, action), "timestamp": iso_timestamp(timestamp), "data": data}
+		{
+			"type": event_type(doc.doctype, action),
+			"timestamp": iso_timestamp(timestamp),
+			"data": data,
+			"request": caused_by(),
+		}
 	)
 
 
@@ -57,8 +63,15 @@ def test_body(subscription_name: str, timestamp: datetime) -> str:
 			"type": "hub.test",
 			"timestamp": iso_timestamp(timestamp),
 			"data": {"subscription": subscription_name, "message": "Test event from integration_hub"},
+			"request": caused_by(),
 		}
 	)
+
+
+def caused_by() -> dict:
+	"""The API call that caused the event (as Stripe's events say): its X-Request-Id, or null for a
+	change made in the Desk, by a job or by a script."""
+	return {"id": current_request_id()}
 
 
 def dumps(payload: dict) -> str:

@@ -26,7 +26,7 @@ from tests.mcp_sdk import run_client
 
 MCP = "/api/method/integration_hub.api.mcp"
 READ_TOOLS = {"describe_resource", "list_documents", "get_document"}
-WRITE_TOOLS = {"upsert_document", "bulk_upsert_documents"}
+WRITE_TOOLS = {"upsert_document", "create_document", "bulk_upsert_documents"}
 ALL_TOOLS = READ_TOOLS | WRITE_TOOLS | {"delete_document", "list_changes"}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
@@ -311,7 +311,7 @@ def test_tools_list_pages_with_a_cursor(sdk, rpc):
 	try:
 		outcome = sdk("manager", [{"op": "list_tools"}, {"op": "list_resources"}])
 		pages = outcome["steps"][0]["pages"]
-		assert [len(page["tools"]) for page in pages] == [3, 3, 1], "followed nextCursor"
+		assert [len(page["tools"]) for page in pages] == [3, 3, 2], "followed nextCursor"
 		assert "nextCursor" not in pages[-1]
 		assert set(tools_of(outcome)) == ALL_TOOLS
 		assert [len(page["resources"]) for page in outcome["steps"][1]["pages"]] == [3]
@@ -369,13 +369,37 @@ def test_every_tool_reads_and_writes_through_the_api(sdk, world):
 		{"op": "read_resource", "uri": "integration-hub://resource/Hub%20Test%20Item"},
 		{"op": "read_resource", "uri": "integration-hub://openapi"},
 		{"op": "list_resources"},
+		{
+			"op": "call_tool",
+			"name": "get_document",
+			"arguments": {"doctype": ITEM, "key": {"code": "MCP-ALLOWED"}, "expand": ["category"]},
+		},
+		{
+			"op": "call_tool",
+			"name": "upsert_document",
+			"arguments": {**upsert, "data": {**upsert["data"], "title": "stale", "_version": "0" * 24}},
+		},
+		{
+			"op": "call_tool",
+			"name": "delete_document",
+			"arguments": {"doctype": ITEM, "key": {"code": code}, "if_match": "0" * 24},
+		},
+		{
+			"op": "call_tool",
+			"name": "create_document",
+			"arguments": {
+				"doctype": ITEM,
+				"data": {"code": f"{code}-3"},
+				"idempotency_key": str(uuid.uuid4()),
+			},
+		},
 	]
 	outcome = sdk("manager", steps)
 	tools = tools_of(outcome)
 	results = outcome["steps"]
 	for step, result in zip(steps[1:], results[1:], strict=True):
-		if step["op"] == "call_tool":
-			validate_output(tools[step["name"]], structured(result))
+		if step["op"] == "call_tool":  # a refusal too: {"error": problem} is valid output
+			validate_output(tools[step["name"]], result["result"]["structuredContent"])
 
 	described = structured(results[1])
 	assert described["key_fields"] == ["code"] and "cost" not in {f["fieldname"] for f in described["fields"]}
@@ -383,7 +407,8 @@ def test_every_tool_reads_and_writes_through_the_api(sdk, world):
 	assert created["status"] == "created" and created["doc"]["qty"] == 5 and "cost" not in created["doc"]
 	assert replayed == created, "the same idempotency_key replays the first answer"
 	assert unchanged["status"] == "unchanged"
-	assert structured(results[5])["data"] == [{"name": created["name"], "code": code, "qty": 5}]
+	listed = structured(results[5])["data"]
+	assert listed == [{"name": created["name"], "code": code, "qty": 5, "_version": listed[0]["_version"]}]
 	assert structured(results[6])["doc"]["title"] == "From an assistant"
 	bulk = structured(results[7])["results"]
 	assert [r["status"] for r in bulk] == ["updated", "created"]
@@ -399,6 +424,11 @@ def test_every_tool_reads_and_writes_through_the_api(sdk, world):
 		"integration-hub://resource/Hub%20Test%20Item",
 		"integration-hub://resource/Hub%20Test%20Category",
 	}
+	assert structured(results[14])["doc"]["category"]["name"] == world.allowed.name, "expanded"
+	for stale in (results[15], results[16]):
+		current = problem(stale, "PRECONDITION_FAILED")["current"]
+		assert current["name"] == created["name"] and current["qty"] == 6, "nothing was written"
+	assert structured(results[17])["status"] == "created"
 	assert read_committed(f"select qty from `tab{ITEM}` where code = %s", (code,)) == [[6]]
 	stored = read_committed(
 		"select status, response_status from `tabHub Idempotency Key` where user = %s and idempotency_key = %s",

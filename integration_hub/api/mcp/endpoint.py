@@ -28,6 +28,7 @@ from integration_hub.api.mcp.protocol import (
 )
 from integration_hub.exceptions import Problem, authentication_hint
 from integration_hub.paths import MCP_PATH
+from integration_hub.request_id import labelled
 
 ANSWERED_FLAG = "integration_hub_mcp_answered"
 PAGE_SIZE_CONFIG = "integration_hub_mcp_page_size"
@@ -76,7 +77,7 @@ def handle() -> Response:
 		status, body = protocol.error_status(e, modern=False), error_response(request_id(message), e)
 	except Exception:
 		frappe.db.rollback()
-		frappe.log_error(title="integration_hub MCP: internal error")
+		frappe.log_error(title=labelled("integration_hub MCP: internal error"))
 		error = RpcError(INTERNAL_ERROR, "The server could not complete the request; it has been logged.")
 		status, body = 500, error_response(request_id(message), error)
 	return _json_rpc(status, body)
@@ -99,18 +100,20 @@ def _transport_refusal() -> Response | None:
 		return _json_rpc(
 			415, error_response(None, RpcError(INVALID_REQUEST, "Content-Type must be application/json"))
 		)
-	if request.headers.get("Idempotency-Key") is not None:
-		return _json_rpc(
-			400,
-			error_response(
-				None,
-				RpcError(
-					INVALID_REQUEST,
-					"Pass an idempotency key as the idempotency_key argument of a write tool, not as a header",
-				),
-			),
-		)
+	for header, message in HEADERS_AS_ARGUMENTS.items():
+		if request.headers.get(header) is not None:
+			return _json_rpc(400, error_response(None, RpcError(INVALID_REQUEST, message)))
 	return None
+
+
+# What an HTTP client of the API sends as headers, a tool call sends as arguments: a header on the MCP
+# request would apply to every call it carries.
+HEADERS_AS_ARGUMENTS = {
+	"Idempotency-Key": "Pass an idempotency key as the idempotency_key argument of a write tool, not as a header",
+	"If-Match": "Pass an expected version as _version in a record, or as the if_match argument of "
+	"delete_document, not as a header",
+	"If-None-Match": "Tool results are not cached: send no If-None-Match",
+}
 
 
 def _json_rpc(status: int, body: dict) -> Response:

@@ -1,7 +1,7 @@
 """The MCP tools: one per operation of the document API, each with a `doctype` argument that enumerates
 the resources this caller may use it on (exposure ∩ key scopes ∩ Frappe permissions).
 
-Seven tools whatever the number of exposed DocTypes, so a model chooses among operations it knows
+Eight tools whatever the number of exposed DocTypes, so a model chooses among operations it knows
 ("list", "upsert") rather than among hundreds of near-identical names, and the schemas say per DocType
 which fields it may read and write (`if doctype is X then ...`), derived from the same field policy as
 the OpenAPI document.
@@ -26,7 +26,14 @@ from integration_hub.documents import idempotency
 from integration_hub.documents.exposure import Resource, exposed_doctypes, get_resource, permitted_operations
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.query import DEFAULT_LIMIT, OPERATORS, ORDER_COLUMNS
-from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, schema_name, writable_schema
+from integration_hub.documents.schemas import (
+	EXPAND_SCHEMA,
+	EXPECTED_VERSION_SCHEMA,
+	PROBLEM_SCHEMA,
+	record_schema,
+	schema_name,
+	writable_schema,
+)
 from integration_hub.exceptions import BadRequest
 
 IDEMPOTENCY_ARGUMENT = "idempotency_key"
@@ -85,9 +92,14 @@ def _record_defs(view: CallerView, doctypes: list[str]) -> dict:
 	return {schema_name(d): record_schema(field_policy(view.resource(d))) for d in doctypes}
 
 
-def _input_defs(view: CallerView, doctypes: list[str]) -> dict:
+def _input_defs(view: CallerView, doctypes: list[str], *, creating: bool = False) -> dict:
+	"""Records to upsert (by the resource's key, with an expected `_version`), or to create."""
 	return {
-		f"{schema_name(d)}Input": writable_schema(field_policy(view.resource(d)), view.resource(d).key_fields)
+		f"{schema_name(d)}Input": writable_schema(
+			field_policy(view.resource(d)),
+			() if creating else view.resource(d).key_fields,
+			expected_version=not creating,
+		)
 		for d in doctypes
 	}
 
@@ -215,6 +227,10 @@ def list_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 				"description": "Page size; capped at the resource's max_page_size",
 			},
 			"cursor": CURSOR_SCHEMA,
+			"expand": {
+				**EXPAND_SCHEMA,
+				"description": EXPAND_SCHEMA["description"] + " (not in child tables)",
+			},
 		},
 		["doctype"],
 		allOf=_per_doctype(doctypes, readable_fields),
@@ -239,6 +255,7 @@ def get_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 			"doctype": _doctype_argument(doctypes),
 			"name": {"type": "string", "description": "The document's name (its ID)"},
 			"key": {"type": "object", "description": "Or: the values of the resource's key fields"},
+			"expand": EXPAND_SCHEMA,
 		},
 		["doctype"],
 		anyOf=[{"required": ["name"]}, {"required": ["key"]}],
@@ -272,18 +289,39 @@ def upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 		allOf=_per_doctype(doctypes, lambda d: {"properties": {"data": _ref(f"{schema_name(d)}Input")}}),
 		**{"$defs": _input_defs(view, doctypes)},
 	)
-	outputs = _output_schema(
+	return inputs, _written_output(view, doctypes, WRITE_STATUS)
+
+
+def _written_output(view: CallerView, doctypes: list[str], status: dict) -> dict:
+	"""A single write's answer: the document's name, what happened to it, and the document."""
+	return _output_schema(
 		{
 			"doctype": {"type": "string"},
 			"name": {"type": "string"},
-			"status": WRITE_STATUS,
+			"status": status,
 			"doc": {"type": "object"},
 		},
 		["doctype", "name", "status", "doc"],
 		allOf=_per_doctype(doctypes, lambda d: {"properties": {"doc": _ref(schema_name(d))}}),
 		**{"$defs": _record_defs(view, doctypes)},
 	)
-	return inputs, outputs
+
+
+def create_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
+	inputs = _input_schema(
+		{
+			"doctype": _doctype_argument(doctypes),
+			"data": {
+				"type": "object",
+				"description": "The new document's fields; its name is given by the DocType's naming rule",
+			},
+			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
+		},
+		["doctype", "data"],
+		allOf=_per_doctype(doctypes, lambda d: {"properties": {"data": _ref(f"{schema_name(d)}Input")}}),
+		**{"$defs": _input_defs(view, doctypes, creating=True)},
+	)
+	return inputs, _written_output(view, doctypes, {"const": "created"})
 
 
 def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
@@ -300,6 +338,12 @@ def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, di
 				"type": "boolean",
 				"default": False,
 				"description": "true: if any record fails, none is written",
+			},
+			"mode": {
+				"enum": ["upsert", "create"],
+				"default": "upsert",
+				"description": "create: every record is a new document named by the DocType's rule "
+				"(records carry no key, and no _version)",
 			},
 			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
 		},
@@ -339,6 +383,7 @@ def delete_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 			"doctype": _doctype_argument(doctypes),
 			"name": {"type": "string", "description": "The document's name (its ID)"},
 			"key": {"type": "object", "description": "Or: the values of the resource's key fields"},
+			"if_match": EXPECTED_VERSION_SCHEMA,
 			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
 		},
 		["doctype"],
@@ -358,6 +403,7 @@ def changes_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 			"doctype": _doctype_argument(doctypes),
 			"cursor": {**CURSOR_SCHEMA, "description": "next_cursor of the previous call; none to start"},
 			"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+			"expand": EXPAND_SCHEMA,
 		},
 		["doctype"],
 	)
@@ -479,11 +525,22 @@ TOOLS = {
 			"upsert_document",
 			"Create or update a document",
 			"Create the document with these key values, or update the one that has them; nothing is saved "
-			"when nothing changes (status unchanged). Pass an idempotency_key to make a retry safe.",
+			"when nothing changes (status unchanged). Pass an idempotency_key to make a retry safe, and "
+			"the _version you read to refuse the write if someone changed the document meanwhile.",
 			frozenset({"create", "update"}),
 			v1.upsert,
 			upsert_schemas,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: {r.get('status')}.",
+		),
+		Tool(
+			"create_document",
+			"Create a document",
+			"Create a new document of a resource whose names are generated (a naming series, a number, a "
+			"hash), with the same validation as an upsert. Pass an idempotency_key to make a retry safe.",
+			frozenset({"create"}),
+			v1.create_document,
+			create_schemas,
+			lambda r: f"{r.get('doctype')} {r.get('name')}: created.",
 		),
 		Tool(
 			"bulk_upsert_documents",

@@ -22,6 +22,7 @@ class HubChange(Document):
 		name: DF.Int | None
 		operation: DF.Literal["upsert", "delete"]
 		ref_doctype: DF.Link
+		request_id: DF.Data | None
 		seq: DF.Int
 	# end: auto-generated types
 

@@ -38,6 +38,7 @@ class HubDelivery(Document):
 		recorded_attempts: DF.Int
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
+		request_id: DF.Data | None
 		status: DF.Literal["Pending", "Failed", "Succeeded", "Dead"]
 		subscription: DF.Link | None
 	# end: auto-generated types

@@ -25,6 +25,7 @@ COLUMNS = {
 	"reference_doctype": "reference_doctype",
 	"reference_name": "reference_name",
 	"payload": "payload",
+	"request_id": "request_id",
 	"creation": "occurred_at",
 	"modified": "occurred_at",
 	"owner": "owner",
@@ -47,6 +48,7 @@ class HubEvent(Document):
 		payload: DF.Code | None
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
+		request_id: DF.Data | None
 		subscription: DF.Link | None
 	# end: auto-generated types
 

@@ -1,0 +1,53 @@
+"""Creating documents whose names the DocType generates (naming series, hash, autoincrement, a format):
+a client knows no natural key for a Sales Invoice or a ToDo before it exists, so it cannot upsert one.
+
+`create_record` makes a new document with the validation, permissions and field policy of an upsert.
+A retry is made safe by the request's `Idempotency-Key` (api/endpoint.py), not by a key lookup. Where
+the resource does have a natural key and the record gives it, the key is locked and looked up as an
+upsert would: a document that already has it is a 409 (upsert it instead), never a duplicate. A `name`
+in the record is taken only where the naming rule lets a client choose names (documents/naming.py);
+where the DocType generates its names it is refused with 422.
+"""
+
+import frappe
+from frappe import _
+
+from integration_hub.documents.exposure import Resource, authorize
+from integration_hub.documents.fields import VERSION_FIELD, field_policy
+from integration_hub.documents.key_locks import record_document
+from integration_hub.documents.naming import name_for_new_document
+from integration_hub.documents.upsert import UpsertResult, apply_changes, find_by_key, validate_record
+from integration_hub.documents.versions import shape_versioned
+from integration_hub.exceptions import BadRequest, Conflict
+
+
+def create_record(resource: Resource, data: object, pointer: str = "/data") -> UpsertResult:
+	authorize(resource, "create")
+	policy = field_policy(resource)
+	if isinstance(data, dict) and VERSION_FIELD in data:
+		raise BadRequest(
+			_("A new document has no version to expect: leave {0} out").format(VERSION_FIELD),
+			[{"pointer": f"{pointer}/{VERSION_FIELD}"}],
+		)
+	given_name = isinstance(data, dict) and data.get("name") not in (None, "")
+	values = dict(validate_record(data, policy, ("name",) if given_name else (), pointer))
+	key = _natural_key(resource, values)
+	if key and find_by_key(resource, key, pointer):
+		raise Conflict(
+			_("A {0} with this key exists already; upsert it to change it").format(resource.doctype),
+			[{"pointer": pointer, "detail": _("key exists")}],
+		)
+	name = name_for_new_document(resource.doctype, values, policy, pointer) if given_name else None
+	doc = frappe.new_doc(resource.doctype)
+	apply_changes(doc, values, policy)
+	doc.insert(set_name=name)
+	if key:
+		record_document(resource.doctype, key, doc.name)
+	return UpsertResult(doc.name, "created", shape_versioned(doc, policy))
+
+
+def _natural_key(resource: Resource, values: dict) -> dict | None:
+	"""The record's values of the resource's natural key, if it has one and the record gives it all."""
+	if resource.key_fields == ("name",) or any(values.get(f) in (None, "") for f in resource.key_fields):
+		return None
+	return {fieldname: values[fieldname] for fieldname in resource.key_fields}
