@@ -8,8 +8,8 @@ import frappe
 
 from integration_hub.api import v1
 from integration_hub.api.errors import response_json
+from integration_hub.api.mcp.caller import caller_view
 from integration_hub.api.mcp.protocol import INVALID_PARAMS, RESOURCE_NOT_FOUND, Call, RpcError, page
-from integration_hub.api.mcp.tools import caller_view
 
 RESOURCE_URI = "integration-hub://resource/"
 OPENAPI_URI = "integration-hub://openapi"
