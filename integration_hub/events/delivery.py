@@ -30,7 +30,6 @@ from integration_hub.http_client import OutboundRequestRefused, outbound_session
 from integration_hub.webhooks import signing
 
 DUE = ("Pending", "Failed")
-REQUEST_ID_HEADER = "Hub-Request-Id"
 FINAL = ("Succeeded", "Dead")
 RESPONSE_LIMIT = 2048
 RETRY_AFTER_STATUSES = (429, 503)
@@ -38,6 +37,7 @@ ENDPOINT_CACHE_SECONDS = 5
 HEALTH_REFRESH_SECONDS = 5
 DEFAULT_TIMEOUT = 15
 MAX_TIMEOUT = 60
+REQUEST_ID_HEADER = "Hub-Request-Id"  # the X-Request-Id of the API call that caused the event
 
 
 @dataclass
@@ -217,7 +217,7 @@ def send(
 	body = payload.encode()
 	headers = {"Content-Type": "application/json"}
 	if request_id:
-		headers[REQUEST_ID_HEADER] = request_id  # the X-Request-Id of the API call that caused the event
+		headers[REQUEST_ID_HEADER] = request_id
 	headers.update(signing.headers(endpoint.secrets, event_id, int(time.time()), body))
 	started = time.monotonic()
 	try:

@@ -1,9 +1,10 @@
 """Event payloads, frozen when the change happens, as the subscription's `run_as` user may see them.
 
 `{"type": "sales_order.updated", "timestamp": "...Z", "data": {"doctype", "name", "object": {...},
-"previous_attributes": {...}}, "request": {"id": "req_..." | null}}`: `object` carries only the fields `run_as` may read (and the
-subscription's field list allows), through the same field policy as the document API; for updates,
-`previous_attributes` holds the earlier values of the readable fields that changed.
+"previous_attributes": {...}}, "request": {"id": "req_..." | null}}`: `object` carries only the fields
+`run_as` may read (and the subscription's field list allows), through the same field policy as the
+document API; for updates, `previous_attributes` holds the earlier values of the readable fields that
+changed; `request.id` is the X-Request-Id of the API call that caused the change.
 """
 
 import json

@@ -71,7 +71,10 @@ def as_query_value(value: object) -> str:
 
 ENDPOINTS = {
 	"describe": ("get", {"doctype": arguments | st.just(ITEM)}),
-	"get_document": ("get", {"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments}),
+	"get_document": (
+		"get",
+		{"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments, "expand": arguments},
+	),
 	"list_documents": (
 		"get",
 		{
@@ -81,12 +84,20 @@ ENDPOINTS = {
 			"order_by": arguments,
 			"limit": arguments,
 			"cursor": arguments,
+			"expand": arguments,
 		},
 	),
-	"changes": ("get", {"doctype": st.just(ITEM) | arguments, "cursor": arguments, "limit": arguments}),
+	"changes": (
+		"get",
+		{"doctype": st.just(ITEM) | arguments, "cursor": arguments, "limit": arguments, "expand": arguments},
+	),
 	"upsert": (
 		"post",
 		{"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments, "key": arguments},
+	),
+	"create_document": (
+		"post",
+		{"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments},
 	),
 	"bulk_upsert": (
 		"post",
@@ -95,9 +106,13 @@ ENDPOINTS = {
 			"records": st.lists(records_without_key | arguments, max_size=4) | arguments,
 			"atomic": arguments,
 			"key": arguments,
+			"mode": arguments | st.sampled_from(["upsert", "create"]),
 		},
 	),
-	"delete_document": ("post", {"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments}),
+	"delete_document": (
+		"post",
+		{"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments, "if_match": arguments},
+	),
 	"openapi": ("get", {"unexpected": arguments}),
 	"ping": ("get", {"unexpected": arguments}),
 }

@@ -25,12 +25,23 @@ TOOL_ARGUMENTS = {
 		"order_by": arguments,
 		"limit": arguments,
 		"cursor": arguments,
+		"expand": arguments,
 	},
-	"get_document": {"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments},
+	"get_document": {
+		"doctype": st.just(ITEM) | arguments,
+		"name": arguments,
+		"key": arguments,
+		"expand": arguments,
+	},
 	"upsert_document": {
 		"doctype": st.just(ITEM) | arguments,
 		"data": records_without_key | arguments,
 		"key": arguments,
+		IDEMPOTENCY_ARGUMENT: arguments,
+	},
+	"create_document": {
+		"doctype": st.just(ITEM) | arguments,
+		"data": records_without_key | arguments,
 		IDEMPOTENCY_ARGUMENT: arguments,
 	},
 	"bulk_upsert_documents": {
@@ -38,15 +49,22 @@ TOOL_ARGUMENTS = {
 		"records": st.lists(records_without_key | arguments, max_size=4) | arguments,
 		"atomic": arguments,
 		"key": arguments,
+		"mode": arguments,
 		IDEMPOTENCY_ARGUMENT: arguments,
 	},
 	"delete_document": {
 		"doctype": st.just(ITEM) | arguments,
 		"name": arguments,
 		"key": arguments,
+		"if_match": arguments,
 		IDEMPOTENCY_ARGUMENT: arguments,
 	},
-	"list_changes": {"doctype": st.just(ITEM) | arguments, "cursor": arguments, "limit": arguments},
+	"list_changes": {
+		"doctype": st.just(ITEM) | arguments,
+		"cursor": arguments,
+		"limit": arguments,
+		"expand": arguments,
+	},
 }
 
 

@@ -28,6 +28,7 @@ DATA_ENDPOINTS = (
 	"list_documents",
 	"changes",
 	"upsert",
+	"create_document",
 	"bulk_upsert",
 	"delete_document",
 )
@@ -91,6 +92,7 @@ def arguments(endpoint: str, world) -> dict:
 		"list_documents": {"doctype": ITEM, "filters": {"code": ["like", "MATRIX-%"]}},
 		"changes": {"doctype": ITEM},
 		"upsert": {"doctype": ITEM, "data": {"code": item.code, "qty": 77}},
+		"create_document": {"doctype": ITEM, "data": {"code": "MATRIX-CREATED", "qty": 77}},
 		"bulk_upsert": {"doctype": ITEM, "records": [{"code": item.code, "qty": 77}]},
 		"delete_document": {"doctype": ITEM, "name": item.name},
 		"redeliver": {"delivery": "999999999"},
@@ -115,6 +117,7 @@ EXPECTED = {
 		"list_documents": 200,
 		"changes": 200,
 		"upsert": 403,
+		"create_document": 403,
 		"bulk_upsert": 403,
 		"delete_document": 403,
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
@@ -149,7 +152,7 @@ def test_permission_matrix(api, as_user, world, caller, endpoint):
 		assert world.hidden.code not in text, "a document this caller may not read leaked"
 	if caller != "administrator":
 		assert str(SECRET_COST) not in text, "a permlevel-1 value leaked"
-	if status < 400 and endpoint in ("upsert", "bulk_upsert", "delete_document"):
+	if status < 400 and endpoint in ("upsert", "create_document", "bulk_upsert", "delete_document"):
 		return
 	if caller != "administrator":
 		assert frappe.db.get_value(ITEM, world.visible.name, "qty") == 1, "a refused write changed data"
