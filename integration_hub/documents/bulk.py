@@ -7,24 +7,29 @@ failure undoes the whole batch.
 The keys of a batch are locked first, in one statement (documents/key_locks.py): a concurrent batch or
 upsert of the same keys waits for this one's transaction, then finds what it wrote.
 
-Looking up each record's key costs about as much as inserting it, so for a single key field with a
-unique index the keys of the whole batch are checked in one query first: a record whose key nobody has
-is created without its own lookup. If that guess is wrong (two records of the batch share a key, or
-another transaction created it meanwhile), the unique index refuses the insert and the record is
-retried with the lookup, so the result is what record-by-record upserts would give.
+Looking a key up and loading its document cost about as much as inserting one, so the batch's
+documents are found at once (documents/batch_read.py: one locking read of the DocType and one of each
+child table): a record whose document was found is compared with it in memory, and an unchanged one
+costs no statement (its savepoint is only set before it is saved). A record whose key nobody has (a
+single key field with a unique index) is created without a lookup; if that guess is wrong (two
+records of the batch share a key, or another transaction created it meanwhile), the unique index
+refuses the insert and the record is retried with the lookup, so the result is what record-by-record
+upserts would give. The hub's own rows for the batch (key records, change feed, events) are written
+once at its end (documents/deferred.py).
 """
 
 import frappe
 from frappe import _
 
-from integration_hub.documents.exposure import Resource
-from integration_hub.documents.key_locks import (
-	RecordBatch,
-	batched_records,
-	comparable,
-	lock_keys,
-	recorded_document,
+from integration_hub.documents.batch_read import (
+	BatchLookup,
+	look_up_batch,
+	names_by_key_value,
+	single_key_field,
 )
+from integration_hub.documents.deferred import DeferredRows, deferring
+from integration_hub.documents.exposure import Resource, authorizations_remembered
+from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 
@@ -42,15 +47,15 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			),
 			[{"pointer": "/records"}],
 		)
-	lock_batch_keys(resource, records, key_fields)
-	known_new = records_with_new_keys(resource, records, key_fields)
-	with batched_records(resource.doctype) as recorded:
-		results = [
-			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded)
-			for index, record in enumerate(records)
-		]
-	if records:
-		frappe.db.release_savepoint(SAVEPOINT)
+	with authorizations_remembered():
+		lookup = look_up_batch(resource, lock_batch_keys(resource, records, key_fields), key_fields)
+		savepoint = RecordSavepoint()
+		with deferring() as deferred:
+			results = [
+				_upsert_in_savepoint(resource, record, key_fields, index, lookup, deferred, savepoint)
+				for index, record in enumerate(records)
+			]
+	savepoint.release()
 	failed = [result for result in results if result["status"] == "failed"]
 	if atomic and failed:
 		raise ValidationFailed(
@@ -64,17 +69,19 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 	return results
 
 
-def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> None:
+def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> dict[int, dict]:
 	"""Lock the keys of every record that has them, in one statement and before the records' savepoints
 	(a savepoint's rollback must not undo a lock): concurrent batches and upserts of the same keys wait
-	for this transaction, and batches of different keys do not (documents/key_locks.py)."""
-	keys = [
-		{fieldname: record[fieldname] for fieldname in key_fields}
-		for record in records
+	for this transaction, and batches of different keys do not (documents/key_locks.py). Returns the
+	locked keys by record index."""
+	keys = {
+		index: {fieldname: record[fieldname] for fieldname in key_fields}
+		for index, record in enumerate(records)
 		if isinstance(record, dict) and all(_is_key_value(record.get(f)) for f in key_fields)
-	]
+	}
 	if keys:
-		lock_keys(resource.doctype, keys)
+		lock_keys(resource.doctype, list(keys.values()))
+	return keys
 
 
 def _is_key_value(value: object) -> bool:
@@ -85,27 +92,17 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 	"""Indexes of the records whose key no document has yet, with one query for the batch; only for a
 	single key field with a unique index. The query answers existence only, whoever may see the
 	documents: a record whose key exists, visible to the caller or not, takes the full lookup."""
-	if len(key_fields) != 1 or key_fields[0] == "name":
+	fieldname = single_key_field(resource, key_fields)
+	if not fieldname:
 		return set()
-	fieldname = key_fields[0]
 	keys = {
 		index: record[fieldname]
 		for index, record in enumerate(records)
 		if isinstance(record, dict) and isinstance(record.get(fieldname), str) and record[fieldname]
 	}
-	unique_index = getattr(frappe.db, "get_column_index", None)  # MariaDB's; elsewhere: no shortcut
-	if not keys or not unique_index or not unique_index(f"tab{resource.doctype}", fieldname, unique=True):
-		return set()
-	existing = frappe.db.get_values(
-		resource.doctype,
-		{fieldname: ["in", sorted(set(keys.values()))]},
-		fieldname,
-		pluck=True,
-		order_by=None,
-	)
-	# A key another writer created after this transaction began is not in `existing` (its snapshot) but is
+	taken = names_by_key_value(resource.doctype, fieldname, list(keys.values()))
+	# A key another writer created after this transaction began is not in `taken` (its snapshot) but is
 	# recorded on the key's lock row: not new either.
-	taken = {comparable(value) for value in existing}
 	return {
 		index
 		for index, key in keys.items()
@@ -113,24 +110,54 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 	}
 
 
+class RecordSavepoint:
+	"""One savepoint name, set again for each record that may write (which replaces the previous one):
+	one statement per such record, none for an unchanged one, and one release after the batch."""
+
+	def __init__(self) -> None:
+		self.is_set = False  # for the current record
+		self.used = False
+
+	def next_record(self) -> None:
+		self.is_set = False
+
+	def set(self) -> None:
+		frappe.db.savepoint(SAVEPOINT)
+		self.is_set = self.used = True
+
+	def roll_back(self) -> None:
+		if self.is_set:
+			frappe.db.rollback(save_point=SAVEPOINT)
+
+	def release(self) -> None:
+		if self.used:
+			frappe.db.release_savepoint(SAVEPOINT)
+
+
 def _upsert_in_savepoint(
 	resource: Resource,
 	record: object,
 	key_fields: tuple[str, ...],
 	index: int,
-	known_new: bool,
-	recorded: RecordBatch,
+	lookup: BatchLookup,
+	deferred: DeferredRows,
+	savepoint: RecordSavepoint,
 ) -> dict:
-	# Setting a savepoint again replaces the previous one of that name: one statement per record, and
-	# one release after the batch.
-	frappe.db.savepoint(SAVEPOINT)
 	pointer = f"/records/{index}"
-	mark = recorded.mark()
+	mark = deferred.mark()
+	found = lookup.found.get(index)
+	savepoint.next_record()
 	try:
-		result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
+		if found is not None:
+			result = upsert_record(
+				resource, record, key_fields, pointer=pointer, found=found, before_write=savepoint.set
+			)
+		else:
+			savepoint.set()
+			result = upsert_guessed(resource, record, key_fields, index in lookup.new, SAVEPOINT, pointer)
 	except Exception as e:
-		frappe.db.rollback(save_point=SAVEPOINT)
-		recorded.discard_since(mark)
+		savepoint.roll_back()
+		deferred.discard_since(mark)
 		problem = problem_from_exception(e)
 		if problem.status >= 500:
 			frappe.log_error(title=f"integration_hub bulk_upsert: {resource.doctype} record {index}")

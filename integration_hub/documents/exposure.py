@@ -5,6 +5,8 @@ read from Frappe's document cache (invalidated whenever a Hub Resource is saved)
 by the caller's permissions; the caller's permissions are checked separately, on every call.
 """
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import frappe
@@ -67,9 +69,42 @@ PERMISSION_TYPES = {
 EXPOSURE_OPERATIONS = {"changes": "read"}
 
 
+_REMEMBERED = "integration_hub_authorizations"
+
+
 def authorize(resource: Resource, operation: str) -> None:
 	"""Exposure, then the API key's scopes (if the request came with one), then Frappe's DocType-level
 	permission for the session user: 403 from whichever refuses first."""
+	remembered = getattr(frappe.local, _REMEMBERED, None)
+	if remembered is None:
+		return _authorize(resource, operation)
+	answer_key = (resource, operation, frappe.session.user)
+	if answer_key not in remembered:
+		try:
+			_authorize(resource, operation)
+			remembered[answer_key] = None
+		except OperationNotPermitted as e:
+			remembered[answer_key] = e
+	if remembered[answer_key] is not None:
+		raise remembered[answer_key].with_traceback(None)
+
+
+@contextlib.contextmanager
+def authorizations_remembered() -> Iterator[None]:
+	"""Within one call that writes many records (bulk), answer each operation's authorization once: the
+	caller's roles and key scopes do not change during the call. Each document's own permission is
+	still asked for every record."""
+	if getattr(frappe.local, _REMEMBERED, None) is not None:
+		yield
+		return
+	setattr(frappe.local, _REMEMBERED, {})
+	try:
+		yield
+	finally:
+		delattr(frappe.local, _REMEMBERED)
+
+
+def _authorize(resource: Resource, operation: str) -> None:
 	require(resource, EXPOSURE_OPERATIONS.get(operation, operation))
 	require_scope(resource.doctype, operation)
 	ptype = PERMISSION_TYPES[operation]

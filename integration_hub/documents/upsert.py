@@ -6,7 +6,9 @@ behave the same everywhere. It runs as the session user through Frappe's permiss
 """
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import frappe
 from frappe import _
@@ -16,7 +18,7 @@ from frappe.utils.data import cast as cast_fieldtype
 
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy, shape_document
-from integration_hub.documents.key_locks import comparable, lock_keys, record_document, recorded_document
+from integration_hub.documents.key_locks import has_key, lock_keys, record_document, recorded_document
 from integration_hub.documents.naming import name_for_new_document
 from integration_hub.exceptions import BadRequest, Conflict, NotFound, OperationNotPermitted, ValidationFailed
 
@@ -28,7 +30,13 @@ WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
 class UpsertResult:
 	name: str
 	status: str  # created | updated | unchanged
-	doc: dict
+	document: object = field(repr=False)
+	policy: FieldPolicy = field(repr=False)
+
+	@cached_property
+	def doc(self) -> dict:
+		"""The document as the caller may read it (shaped when asked for: bulk answers without it)."""
+		return shape_document(self.document, self.policy)
 
 	def as_dict(self) -> dict:
 		return {"name": self.name, "status": self.status, "doc": self.doc}
@@ -50,12 +58,21 @@ def upsert_record(
 	pointer: str = "/data",
 	*,
 	known_new: bool = False,
+	found=None,
+	before_write: Callable[[], None] | None = None,
 ) -> UpsertResult:
 	"""`known_new`: the caller already found that no document has this key, and a unique index on the
-	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query)."""
+	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query).
+	`found`: the document with this key, read by the caller under the key's lock with a locking read
+	(documents/batch_read.py reads a batch's at once), so no lookup or load is needed; `before_write`
+	is then called before it is saved (bulk.py sets the record's savepoint there: an unchanged record
+	costs no statement)."""
 	authorize_any_write(resource)
 	policy = field_policy(resource)
 	values = validate_record(data, policy, key_fields, pointer)
+	if found is not None:
+		_check_readable(resource, found, pointer)
+		return _update_document(resource, policy, found, values, before_write)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
 	if known_new:
 		lock_keys(resource.doctype, [key])
@@ -180,8 +197,7 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	"""
 	recorded = _locked_document_with_key(resource.doctype, recorded_document(resource.doctype, key), key)
 	if recorded is not None:
-		if not frappe.has_permission(resource.doctype, "read", doc=recorded):
-			raise _hidden_conflict(resource, pointer)
+		_check_readable(resource, recorded, pointer)
 		return recorded.name
 	if list(key) == ["name"]:
 		name = key["name"]
@@ -207,15 +223,14 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 def _locked_document_with_key(doctype: str, name: str | None, key: dict):
 	"""The document `name` as last committed (a locking read: this transaction's snapshot may be older
 	than its creation), if it still has `key`; else None."""
-	if not name:
-		return None
-	try:
-		doc = frappe.get_doc(doctype, name, for_update=True)
-	except frappe.DoesNotExistError:
-		frappe.clear_last_message()
-		return None
-	same_key = all(comparable(doc.get(field)) == comparable(value) for field, value in key.items())
-	return doc if same_key else None
+	doc = _existing_document(doctype, name, for_update=True) if name else None
+	return doc if doc is not None and has_key(doc, key) else None
+
+
+def _check_readable(resource: Resource, doc, pointer: str) -> None:
+	"""A document with the caller's key that the caller may not read is never written: 403."""
+	if not frappe.has_permission(resource.doctype, "read", doc=doc):
+		raise _hidden_conflict(resource, pointer)
 
 
 def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
@@ -226,17 +241,28 @@ def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
 
 
 def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) -> UpsertResult:
-	authorize(resource, "update")
 	# As last committed (a locking read): an upsert of this key may have committed while we waited.
-	doc = frappe.get_doc(resource.doctype, name, for_update=True)
+	return _update_document(resource, policy, frappe.get_doc(resource.doctype, name, for_update=True), values)
+
+
+def _update_document(
+	resource: Resource,
+	policy: FieldPolicy,
+	doc,
+	values: dict,
+	before_write: Callable[[], None] | None = None,
+) -> UpsertResult:
+	authorize(resource, "update")
 	if not doc.has_permission("write"):
 		raise OperationNotPermitted(
-			_("You are not permitted to update {0} {1}").format(resource.doctype, name)
+			_("You are not permitted to update {0} {1}").format(resource.doctype, doc.name)
 		)
-	if apply_changes(doc, values, policy):
-		doc.save()
-		return UpsertResult(doc.name, "updated", shape_document(doc, policy))
-	return UpsertResult(doc.name, "unchanged", shape_document(doc, policy))
+	if not apply_changes(doc, values, policy):
+		return UpsertResult(doc.name, "unchanged", doc, policy)
+	if before_write is not None:
+		before_write()
+	doc.save()
+	return UpsertResult(doc.name, "updated", doc, policy)
 
 
 def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, pointer: str) -> UpsertResult:
@@ -245,11 +271,11 @@ def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, po
 	if "name" in key:
 		values = dict(values)
 		given_name = name_for_new_document(resource.doctype, values, policy, pointer)
-	doc = frappe.new_doc(resource.doctype)
-	apply_changes(doc, values, policy)
+	# As Frappe's own insert_many builds them; insert() fills in the defaults.
+	doc = frappe.get_doc({"doctype": resource.doctype, **{f: v for f, v in values.items() if f != "name"}})
 	doc.insert(set_name=given_name)
 	record_document(resource.doctype, key, doc.name)
-	return UpsertResult(doc.name, "created", shape_document(doc, policy))
+	return UpsertResult(doc.name, "created", doc, policy)
 
 
 def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
@@ -289,11 +315,18 @@ def same_value(df, stored: object, given: object) -> bool:
 
 
 def resolve_name(resource: Resource, name: object, key: object) -> str:
-	"""The document a read or delete names, by `name` or by a `key` object; 404 if the caller cannot see it."""
+	"""The name of the document a read or delete names, by `name` or by a `key` object; 404 if the
+	caller cannot see it."""
+	return resolve_document(resource, name, key).name
+
+
+def resolve_document(resource: Resource, name: object, key: object):
+	"""The document a read or delete names, by `name` or by a `key` object, loaded once; 404 if the
+	caller cannot see it."""
 	if name not in (None, ""):
 		if not isinstance(name, str):
 			raise BadRequest(_("name must be a string"), [{"pointer": "/name"}])
-		found = name if frappe.db.exists(resource.doctype, name) else None
+		found = name
 	elif isinstance(key, dict) and key:
 		for fieldname in key:
 			if fieldname not in field_policy(resource).readable or isinstance(key[fieldname], dict | list):
@@ -310,15 +343,23 @@ def resolve_name(resource: Resource, name: object, key: object) -> str:
 		raise BadRequest(
 			_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}]
 		)
-	if not found or not frappe.has_permission(resource.doctype, "read", doc=found):
+	doc = _existing_document(resource.doctype, found) if found else None
+	if doc is None or not frappe.has_permission(resource.doctype, "read", doc=doc):
 		raise NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
-	return found
+	return doc
+
+
+def _existing_document(doctype: str, name: str, for_update: bool = False):
+	try:
+		return frappe.get_doc(doctype, name, for_update=for_update)
+	except frappe.DoesNotExistError:
+		frappe.clear_last_message()
+		return None
 
 
 def get_record(resource: Resource, name: object = None, key: object = None) -> dict:
 	authorize(resource, "read")
-	found = resolve_name(resource, name, key)
-	return shape_document(frappe.get_doc(resource.doctype, found), field_policy(resource))
+	return shape_document(resolve_document(resource, name, key), field_policy(resource))
 
 
 def delete_record(resource: Resource, name: object = None, key: object = None) -> str:
