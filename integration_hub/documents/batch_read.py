@@ -30,16 +30,16 @@ class BatchLookup:
 
 
 def look_up_batch(resource: Resource, keys: dict[int, dict], key_fields: tuple[str, ...]) -> BatchLookup:
-	"""For the records whose keys (`keys`: index -> key values) this transaction has locked."""
+	"""Lock the keys of the records (`keys`: index -> key values; in one statement, see
+	documents/key_locks.py) and find the documents they name."""
 	lookup = BatchLookup()
 	if not keys:
 		return lookup
 	doctype = resource.doctype
-	locks = lock_rows([key_lock_name(doctype, key) for key in keys.values()], doctype)  # held: no query
+	lock_names = {index: key_lock_name(doctype, key) for index, key in keys.items()}
+	locks = lock_rows(list(lock_names.values()), doctype)
 	recorded = {
-		index: locks[key_lock_name(doctype, key)].reference_name
-		for index, key in keys.items()
-		if locks[key_lock_name(doctype, key)].reference_name
+		index: locks[name].reference_name for index, name in lock_names.items() if locks[name].reference_name
 	}
 	documents = read_for_update(doctype, set(recorded.values()))
 	unmatched = {

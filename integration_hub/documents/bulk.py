@@ -30,6 +30,7 @@ from integration_hub.documents.batch_read import (
 from integration_hub.documents.deferred import DeferredRows, deferring
 from integration_hub.documents.exposure import Resource, authorizations_remembered
 from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
+from integration_hub.documents.realtime_log import use_indexed_realtime_log
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 
@@ -47,8 +48,9 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 			),
 			[{"pointer": "/records"}],
 		)
+	use_indexed_realtime_log()  # Frappe's check for repeated Desk messages is quadratic in documents
 	with authorizations_remembered():
-		lookup = look_up_batch(resource, lock_batch_keys(resource, records, key_fields), key_fields)
+		lookup = look_up_batch(resource, batch_keys(records, key_fields), key_fields)
 		savepoint = RecordSavepoint()
 		with deferring() as deferred:
 			results = [
@@ -69,19 +71,22 @@ def bulk_upsert(resource: Resource, records: object, key_fields: tuple[str, ...]
 	return results
 
 
-def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> dict[int, dict]:
+def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> None:
 	"""Lock the keys of every record that has them, in one statement and before the records' savepoints
 	(a savepoint's rollback must not undo a lock): concurrent batches and upserts of the same keys wait
-	for this transaction, and batches of different keys do not (documents/key_locks.py). Returns the
-	locked keys by record index."""
-	keys = {
+	for this transaction, and batches of different keys do not (documents/key_locks.py)."""
+	keys = batch_keys(records, key_fields)
+	if keys:
+		lock_keys(resource.doctype, list(keys.values()))
+
+
+def batch_keys(records: list, key_fields: tuple[str, ...]) -> dict[int, dict]:
+	"""The key values of every record that has them, by record index."""
+	return {
 		index: {fieldname: record[fieldname] for fieldname in key_fields}
 		for index, record in enumerate(records)
 		if isinstance(record, dict) and all(_is_key_value(record.get(f)) for f in key_fields)
 	}
-	if keys:
-		lock_keys(resource.doctype, list(keys.values()))
-	return keys
 
 
 def _is_key_value(value: object) -> bool:
