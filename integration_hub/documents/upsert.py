@@ -271,8 +271,12 @@ def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, po
 	if "name" in key:
 		values = dict(values)
 		given_name = name_for_new_document(resource.doctype, values, policy, pointer)
-	# As Frappe's own insert_many builds them; insert() fills in the defaults.
-	doc = frappe.get_doc({"doctype": resource.doctype, **{f: v for f, v in values.items() if f != "name"}})
+	# Built as Frappe's own insert_many builds them (insert() fills in the defaults), from copies of the
+	# child rows: Frappe writes into the dicts it is given.
+	fields = {
+		f: [dict(row) for row in v] if f in policy.tables else v for f, v in values.items() if f != "name"
+	}
+	doc = frappe.get_doc({"doctype": resource.doctype, **fields})
 	doc.insert(set_name=given_name)
 	record_document(resource.doctype, key, doc.name)
 	return UpsertResult(doc.name, "created", doc, policy)
@@ -288,7 +292,7 @@ def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
 			if not _rows_equal(doc.get(fieldname) or [], value, policy.tables[fieldname]):
 				doc.set(fieldname, [])
 				for row in value:
-					doc.append(fieldname, row)
+					doc.append(fieldname, dict(row))  # Frappe writes into the dict it is given
 				changed = True
 			continue
 		df = policy.writable[fieldname]

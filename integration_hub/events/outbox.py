@@ -18,6 +18,7 @@ from frappe import _
 from frappe.utils import convert_utc_to_system_timezone
 from frappe.utils.safe_exec import get_safe_globals
 
+from integration_hub.documents.deferred import defer
 from integration_hub.events.payload import build_body, event_type, test_body
 from integration_hub.events.subscriptions import Subscription, subscriptions_for
 
@@ -95,36 +96,34 @@ def write_event(
 	deliver_after_commit: bool = True,
 ) -> str:
 	"""Insert the event and its delivery: one row of `tabHub Delivery` (Hub Event is a read-only view of
-	its event part), a plain insert of the hub's own bookkeeping without document hooks. Returns the
-	event id."""
+	its event part), a plain insert of the hub's own bookkeeping without document hooks; inside a bulk
+	call (documents/deferred.py), with the call's other events when it ends. Returns the event id."""
 	now = convert_utc_to_system_timezone(moment).replace(tzinfo=None)
-	user = frappe.session.user
 	event_id = new_event_id()
-	frappe.db.sql(
-		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers
-		# order deliveries.
-		"""insert into `tabHub Delivery`
-			(name, creation, modified, owner, modified_by, event, subscription, event_type,
-			reference_doctype, reference_name, occurred_at, payload, status, attempt_count, next_attempt_at)
-		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)""",
-		(
-			now,
-			now,
-			user,
-			user,
-			event_id,
-			subscription,
-			type_,
-			reference_doctype,
-			reference_name,
-			now,
-			body,
-			now,
-		),
-	)
+	row = (now, frappe.session.user, event_id, subscription, type_, reference_doctype, reference_name, body)
+	if not defer(_insert_events, row):
+		_insert_events([row])
 	if deliver_after_commit:
 		_deliver_after_commit()
 	return event_id
+
+
+def _insert_events(rows: list[tuple]) -> None:
+	"""Insert events (moment, user, event id, subscription, type, doctype, name, body) in one statement,
+	in their order."""
+	frappe.db.sql(
+		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers
+		# order deliveries.
+		f"""insert into `tabHub Delivery`
+			(name, creation, modified, owner, modified_by, event, subscription, event_type,
+			reference_doctype, reference_name, occurred_at, payload, status, attempt_count, next_attempt_at)
+		values {", ".join(["(nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)"] * len(rows))}""",
+		[
+			value
+			for now, user, event_id, subscription, type_, doctype, name, body in rows
+			for value in (now, now, user, user, event_id, subscription, type_, doctype, name, now, body, now)
+		],
+	)
 
 
 def write_test_event(subscription: str) -> int:
