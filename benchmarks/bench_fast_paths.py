@@ -22,19 +22,25 @@ import statistics
 
 import frappe
 
+from benchmarks.bench_documents import (
+	DOCTYPE,
+	INSERT_MANY_BATCH,
+	bulk_upsert,
+	check_written,
+	ensure_resource,
+	get_json,
+	insert_in_process,
+	insert_many,
+	records_for,
+)
 from benchmarks.harness import RECORD_FIELDS, SERVER_WORKERS, Context, elapsed, ensure_custom_doctype, row
-from tests.fixtures_doctypes import expose_fully
 
-DOCTYPE = "Hub Benchmark Record"
 ROUNDS = 3
 UNCHANGED_BATCH = 500
 WRITES = 1_000
-INSERT_MANY_BATCH = 200  # Frappe's limit per insert_many call
 WARM_UP = 20  # records per warm-up call of the write paths
 LATENCY_REQUESTS = 40
-BULK_UPSERT = "/api/method/integration_hub.api.v1.bulk_upsert"
 GET_DOCUMENT = "/api/method/integration_hub.api.v1.get_document"
-INSERT_MANY = "/api/method/frappe.client.insert_many"
 RESOURCE = f"/api/resource/{DOCTYPE}"
 
 # The targets of issue 15.
@@ -47,8 +53,7 @@ GET_VS_RESOURCE = 1.1
 
 def run(context: Context) -> list[dict]:
 	ensure_custom_doctype(DOCTYPE, RECORD_FIELDS)
-	expose_fully(DOCTYPE)
-	frappe.db.commit()
+	ensure_resource()
 	client = context.http()
 	return [
 		*unchanged_rows(context, client),
@@ -155,26 +160,6 @@ def new_record_rows(context: Context, client) -> list[dict]:
 	]
 
 
-def insert_in_process(context: Context, records: list[dict]) -> None:
-	with context.as_benchmark_user():
-		for record in records:
-			frappe.get_doc({"doctype": DOCTYPE, **record}).insert()
-		frappe.db.commit()
-
-
-def insert_many(client, records: list[dict]) -> None:
-	for start in range(0, len(records), INSERT_MANY_BATCH):
-		docs = [{"doctype": DOCTYPE, **record} for record in records[start : start + INSERT_MANY_BATCH]]
-		expect_ok(client.post(INSERT_MANY, json={"docs": docs}), "insert_many")
-
-
-def check_written(run_id: str, batch: str, count: int) -> None:
-	frappe.db.rollback()  # a new snapshot: see what the web server committed
-	written = frappe.db.count(DOCTYPE, {"code": ["like", f"{run_id}-{batch}-%"]})
-	if written != count:
-		raise AssertionError(f"{batch}: {written} documents written, expected {count}")
-
-
 # --- (i) one document -------------------------------------------------------------------------
 
 
@@ -220,37 +205,5 @@ def get_document_row(context: Context, client) -> dict:
 # --- shared ---------------------------------------------------------------------------------
 
 
-def records_for(run_id: str, batch: str, count: int) -> list[dict]:
-	return [
-		{
-			"code": f"{run_id}-{batch}-{i:04d}",
-			"title": f"Benchmark record {i}",
-			"qty": i,
-			"status": "Open",
-			"notes": "Written by the integration_hub benchmark",
-		}
-		for i in range(count)
-	]
-
-
-def bulk_upsert(client, records: list[dict], expected: str) -> None:
-	response = client.post(BULK_UPSERT, json={"doctype": DOCTYPE, "records": records})
-	expect_ok(response, "bulk_upsert")
-	statuses = {result["status"] for result in response.json()["message"]["results"]}
-	if statuses != {expected}:
-		raise AssertionError(f"bulk_upsert answered statuses {statuses}, expected only {expected!r}")
-
-
 def rounds_text(ratios: list[float]) -> str:
 	return " / ".join(f"{r:.2f}x" for r in ratios)
-
-
-def get_json(client, url: str, params: dict) -> dict:
-	response = client.get(url, params=params)
-	expect_ok(response, url)
-	return response.json()
-
-
-def expect_ok(response, what: str) -> None:
-	if response.status_code != 200:
-		raise AssertionError(f"{what} answered {response.status_code}: {response.text[:500]}")
