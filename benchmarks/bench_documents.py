@@ -122,20 +122,20 @@ def write_rates(context: Context) -> list[dict]:
 	client = context.http()
 	run_id = frappe.generate_hash(length=8)
 	paths = {
-		"in_process": lambda records: _insert_in_process(context, records),
-		"bulk_upsert": lambda records: _bulk_upsert(client, records),
+		"in_process": lambda records: insert_in_process(context, records),
+		"bulk_upsert": lambda records: bulk_upsert(client, records),
 		"rest": lambda records: _post_each(client, records),
-		"insert_many": lambda records: _insert_many(client, records),
+		"insert_many": lambda records: insert_many(client, records),
 	}
 	for path, write in paths.items():  # a few calls each, so that every web server worker is warm
 		for warm_up in range(2 * SERVER_WORKERS):
-			write(_records(run_id, f"{path}-warm{warm_up}", WARM_UP))
+			write(records_for(run_id, f"{path}-warm{warm_up}", WARM_UP))
 	seconds: dict[str, list[float]] = {path: [] for path in paths}
 	for round_number in range(ROUNDS):
 		for path, write in paths.items():
-			records = _records(run_id, f"{path}-{round_number}", WRITES)
+			records = records_for(run_id, f"{path}-{round_number}", WRITES)
 			seconds[path].append(elapsed(lambda write=write, records=records: write(records)))
-			_check_written(run_id, f"{path}-{round_number}")
+			check_written(run_id, f"{path}-{round_number}")
 			context.log(f"round {round_number + 1}/{ROUNDS}: {path} {WRITES / seconds[path][-1]:,.0f} docs/s")
 	rate = {path: WRITES / statistics.median(times) for path, times in seconds.items()}
 
@@ -157,7 +157,7 @@ def write_rates(context: Context) -> list[dict]:
 	]
 
 
-def _records(run_id: str, batch: str, count: int) -> list[dict]:
+def records_for(run_id: str, batch: str, count: int) -> list[dict]:
 	return [
 		{
 			"code": f"{run_id}-{batch}-{i:04d}",
@@ -170,37 +170,37 @@ def _records(run_id: str, batch: str, count: int) -> list[dict]:
 	]
 
 
-def _insert_in_process(context: Context, records: list[dict]) -> None:
+def insert_in_process(context: Context, records: list[dict]) -> None:
 	with context.as_benchmark_user():
 		for record in records:
 			frappe.get_doc({"doctype": DOCTYPE, **record}).insert()
 		frappe.db.commit()
 
 
-def _bulk_upsert(client, records: list[dict]) -> None:
+def bulk_upsert(client, records: list[dict], expected: str = "created") -> None:
 	response = client.post(BULK_UPSERT, json={"doctype": DOCTYPE, "records": records})
-	_expect_ok(response, "bulk_upsert")
+	expect_ok(response, "bulk_upsert")
 	statuses = {result["status"] for result in response.json()["message"]["results"]}
-	if statuses != {"created"}:
-		raise AssertionError(f"bulk_upsert answered statuses {statuses}, expected only 'created'")
+	if statuses != {expected}:
+		raise AssertionError(f"bulk_upsert answered statuses {statuses}, expected only {expected!r}")
 
 
 def _post_each(client, records: list[dict]) -> None:
 	for record in records:
-		_expect_ok(client.post(RESOURCE, json=record), "POST /api/resource")
+		expect_ok(client.post(RESOURCE, json=record), "POST /api/resource")
 
 
-def _insert_many(client, records: list[dict]) -> None:
+def insert_many(client, records: list[dict]) -> None:
 	for start in range(0, len(records), INSERT_MANY_BATCH):
 		docs = [{"doctype": DOCTYPE, **record} for record in records[start : start + INSERT_MANY_BATCH]]
-		_expect_ok(client.post(INSERT_MANY, json={"docs": docs}), "insert_many")
+		expect_ok(client.post(INSERT_MANY, json={"docs": docs}), "insert_many")
 
 
-def _check_written(run_id: str, batch: str) -> None:
+def check_written(run_id: str, batch: str, count: int = WRITES) -> None:
 	frappe.db.rollback()  # a new snapshot: see what the web server committed
 	written = frappe.db.count(DOCTYPE, {"code": ["like", f"{run_id}-{batch}-%"]})
-	if written != WRITES:
-		raise AssertionError(f"{batch}: {written} documents written, expected {WRITES}")
+	if written != count:
+		raise AssertionError(f"{batch}: {written} documents written, expected {count}")
 
 
 # --- (b) deep pages --------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def deep_pages(context: Context) -> list[dict]:
 		params = {"doctype": DOCTYPE, "fields": json.dumps(FIELDS), "order_by": ORDER, "limit": PAGE_SIZE}
 		if cursor:
 			params["cursor"] = cursor
-		return _get_json(client, LIST_DOCUMENTS, params)["message"]["data"]
+		return get_json(client, LIST_DOCUMENTS, params)["message"]["data"]
 
 	def resource_page(start: int):
 		params = {
@@ -226,7 +226,7 @@ def deep_pages(context: Context) -> list[dict]:
 			"limit_start": start,
 			"limit_page_length": PAGE_SIZE,
 		}
-		return _get_json(client, RESOURCE, params)["data"]
+		return get_json(client, RESOURCE, params)["data"]
 
 	deep_rows = list_page(cursor)
 	offset_rows = resource_page(DEPTH)
@@ -287,7 +287,7 @@ def _walk_to_depth(client) -> tuple[str, list[float]]:
 		if cursor:
 			page_params["cursor"] = cursor
 		start = time.perf_counter()
-		page = _get_json(client, LIST_DOCUMENTS, page_params)["message"]
+		page = get_json(client, LIST_DOCUMENTS, page_params)["message"]
 		times.append(time.perf_counter() - start)
 		depth += len(page["data"])
 		if not page["has_more"]:
@@ -296,12 +296,12 @@ def _walk_to_depth(client) -> tuple[str, list[float]]:
 	return cursor, times
 
 
-def _get_json(client, url: str, params: dict) -> dict:
+def get_json(client, url: str, params: dict) -> dict:
 	response = client.get(url, params=params)
-	_expect_ok(response, url)
+	expect_ok(response, url)
 	return response.json()
 
 
-def _expect_ok(response, what: str) -> None:
+def expect_ok(response, what: str) -> None:
 	if response.status_code != 200:
 		raise AssertionError(f"{what} answered {response.status_code}: {response.text[:500]}")

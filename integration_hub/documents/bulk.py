@@ -7,25 +7,31 @@ failure undoes the whole batch.
 The keys of a batch are locked first, in one statement (documents/key_locks.py): a concurrent batch or
 upsert of the same keys waits for this one's transaction, then finds what it wrote.
 
-Looking up each record's key costs about as much as inserting it, so for a single key field with a
-unique index the keys of the whole batch are checked in one query first: a record whose key nobody has
-is created without its own lookup. If that guess is wrong (two records of the batch share a key, or
-another transaction created it meanwhile), the unique index refuses the insert and the record is
-retried with the lookup, so the result is what record-by-record upserts would give.
+Looking a key up and loading its document cost about as much as inserting one, so the batch's
+documents are found at once (documents/batch_read.py: one locking read of the DocType and one of each
+child table): a record whose document was found is compared with it in memory, and an unchanged one
+costs no statement (its savepoint is only set before it is saved). A record whose key nobody has (a
+single key field with a unique index) is created without a lookup; if that guess is wrong (two
+records of the batch share a key, or another transaction created it meanwhile), the unique index
+refuses the insert and the record is retried with the lookup, so the result is what record-by-record
+upserts would give. The hub's own rows for the batch (key records, change feed, events) are written
+once at its end (documents/deferred.py).
 """
 
 import frappe
 from frappe import _
 
-from integration_hub.documents.creation import create_record
-from integration_hub.documents.exposure import Resource, authorize
-from integration_hub.documents.key_locks import (
-	RecordBatch,
-	batched_records,
-	comparable,
-	lock_keys,
-	recorded_document,
+from integration_hub.documents.batch_read import (
+	BatchLookup,
+	look_up_batch,
+	names_by_key_value,
+	single_key_field,
 )
+from integration_hub.documents.creation import create_record
+from integration_hub.documents.deferred import DeferredRows, deferring
+from integration_hub.documents.exposure import Resource, authorizations_remembered, authorize
+from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
+from integration_hub.documents.realtime_log import use_indexed_realtime_log
 from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 from integration_hub.request_id import labelled
@@ -55,15 +61,20 @@ def bulk_upsert(
 			),
 			[{"pointer": "/records"}],
 		)
-	lock_batch_keys(resource, records, key_fields)
-	known_new = records_with_new_keys(resource, records, key_fields) if mode == "upsert" else set()
-	with batched_records(resource.doctype) as recorded:
-		results = [
-			_upsert_in_savepoint(resource, record, key_fields, index, index in known_new, recorded, mode)
-			for index, record in enumerate(records)
-		]
-	if records:
-		frappe.db.release_savepoint(SAVEPOINT)
+	use_indexed_realtime_log()  # Frappe's check for repeated Desk messages is quadratic in documents
+	with authorizations_remembered():
+		if mode == "create":  # natural keys given are locked as a batch, sorted, as an upsert batch's
+			lock_batch_keys(resource, records, resource.key_fields)
+			lookup = None
+		else:
+			lookup = look_up_batch(resource, batch_keys(records, key_fields), key_fields)
+		savepoint = RecordSavepoint()
+		with deferring() as deferred:
+			results = [
+				_upsert_in_savepoint(resource, record, key_fields, index, lookup, deferred, savepoint, mode)
+				for index, record in enumerate(records)
+			]
+	savepoint.release()
 	failed = [result for result in results if result["status"] == "failed"]
 	if atomic and failed:
 		raise ValidationFailed(
@@ -81,13 +92,18 @@ def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ..
 	"""Lock the keys of every record that has them, in one statement and before the records' savepoints
 	(a savepoint's rollback must not undo a lock): concurrent batches and upserts of the same keys wait
 	for this transaction, and batches of different keys do not (documents/key_locks.py)."""
-	keys = [
-		{fieldname: record[fieldname] for fieldname in key_fields}
-		for record in records
-		if isinstance(record, dict) and all(_is_key_value(record.get(f)) for f in key_fields)
-	]
+	keys = batch_keys(records, key_fields)
 	if keys:
-		lock_keys(resource.doctype, keys)
+		lock_keys(resource.doctype, list(keys.values()))
+
+
+def batch_keys(records: list, key_fields: tuple[str, ...]) -> dict[int, dict]:
+	"""The key values of every record that has them, by record index."""
+	return {
+		index: {fieldname: record[fieldname] for fieldname in key_fields}
+		for index, record in enumerate(records)
+		if isinstance(record, dict) and all(_is_key_value(record.get(f)) for f in key_fields)
+	}
 
 
 def _is_key_value(value: object) -> bool:
@@ -98,27 +114,17 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 	"""Indexes of the records whose key no document has yet, with one query for the batch; only for a
 	single key field with a unique index. The query answers existence only, whoever may see the
 	documents: a record whose key exists, visible to the caller or not, takes the full lookup."""
-	if len(key_fields) != 1 or key_fields[0] == "name":
+	fieldname = single_key_field(resource, key_fields)
+	if not fieldname:
 		return set()
-	fieldname = key_fields[0]
 	keys = {
 		index: record[fieldname]
 		for index, record in enumerate(records)
 		if isinstance(record, dict) and isinstance(record.get(fieldname), str) and record[fieldname]
 	}
-	unique_index = getattr(frappe.db, "get_column_index", None)  # MariaDB's; elsewhere: no shortcut
-	if not keys or not unique_index or not unique_index(f"tab{resource.doctype}", fieldname, unique=True):
-		return set()
-	existing = frappe.db.get_values(
-		resource.doctype,
-		{fieldname: ["in", sorted(set(keys.values()))]},
-		fieldname,
-		pluck=True,
-		order_by=None,
-	)
-	# A key another writer created after this transaction began is not in `existing` (its snapshot) but is
+	taken = names_by_key_value(resource.doctype, fieldname, list(keys.values()))
+	# A key another writer created after this transaction began is not in `taken` (its snapshot) but is
 	# recorded on the key's lock row: not new either.
-	taken = {comparable(value) for value in existing}
 	return {
 		index
 		for index, key in keys.items()
@@ -126,28 +132,58 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 	}
 
 
+class RecordSavepoint:
+	"""One savepoint name, set again for each record that may write (which replaces the previous one):
+	one statement per such record, none for an unchanged one, and one release after the batch."""
+
+	def __init__(self) -> None:
+		self.is_set = False  # for the current record
+		self.used = False
+
+	def next_record(self) -> None:
+		self.is_set = False
+
+	def set(self) -> None:
+		frappe.db.savepoint(SAVEPOINT)
+		self.is_set = self.used = True
+
+	def roll_back(self) -> None:
+		if self.is_set:
+			frappe.db.rollback(save_point=SAVEPOINT)
+
+	def release(self) -> None:
+		if self.used:
+			frappe.db.release_savepoint(SAVEPOINT)
+
+
 def _upsert_in_savepoint(
 	resource: Resource,
 	record: object,
 	key_fields: tuple[str, ...],
 	index: int,
-	known_new: bool,
-	recorded: RecordBatch,
+	lookup: BatchLookup | None,
+	deferred: DeferredRows,
+	savepoint: RecordSavepoint,
 	mode: str = "upsert",
 ) -> dict:
-	# Setting a savepoint again replaces the previous one of that name: one statement per record, and
-	# one release after the batch.
-	frappe.db.savepoint(SAVEPOINT)
 	pointer = f"/records/{index}"
-	mark = recorded.mark()
+	mark = deferred.mark()
+	found = lookup.found.get(index) if lookup is not None else None
+	savepoint.next_record()
 	try:
 		if mode == "create":
+			savepoint.set()
 			result = create_record(resource, record, pointer)
+		elif found is not None:
+			result = upsert_record(
+				resource, record, key_fields, pointer=pointer, found=found, before_write=savepoint.set
+			)
 		else:
-			result = upsert_guessed(resource, record, key_fields, known_new, SAVEPOINT, pointer)
+			savepoint.set()
+			result = upsert_guessed(resource, record, key_fields, index in lookup.new, SAVEPOINT, pointer)
 	except Exception as e:
-		frappe.db.rollback(save_point=SAVEPOINT)
-		recorded.discard_since(mark)
+		savepoint.roll_back()
+		deferred.discard_since(mark)
 		problem = problem_from_exception(e)
 		if problem.status >= 500:
 			frappe.log_error(

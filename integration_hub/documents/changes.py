@@ -23,6 +23,7 @@ from frappe.query_builder import DocType
 from frappe.utils import add_days, now_datetime
 
 from integration_hub.documents.cursor import decode_cursor, encode_cursor, fingerprint
+from integration_hub.documents.deferred import defer
 from integration_hub.documents.exposure import Resource, is_exposed
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.sequencer import last_position
@@ -58,25 +59,24 @@ def _tracked(doctype: str) -> bool:
 
 
 def _append(doctype: str, name: str, operation: str, data: str | None = None) -> None:
-	now = now_datetime()
+	row = (doctype, name, operation, data, now_datetime(), frappe.session.user, current_request_id())
+	if not defer(_insert_changes, row):
+		_insert_changes([row])
+
+
+def _insert_changes(rows: list[tuple]) -> None:
+	"""Append change rows (doctype, name, operation, data, moment, user, request id) in one statement."""
 	frappe.db.sql(
 		# `Hub Change` is named by autoincrement, which Frappe backs with this sequence.
-		"""insert into `tabHub Change`
+		f"""insert into `tabHub Change`
 			(name, ref_doctype, docname, operation, data, changed_at, request_id,
 			creation, modified, owner, modified_by)
-		values (nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-		(
-			doctype,
-			name,
-			operation,
-			data,
-			now,
-			current_request_id(),
-			now,
-			now,
-			frappe.session.user,
-			frappe.session.user,
-		),
+		values {", ".join(["(nextval(`hub_change_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))}""",
+		[
+			value
+			for doctype, name, operation, data, moment, user, request_id in rows
+			for value in (doctype, name, operation, data, moment, request_id, moment, moment, user, user)
+		],
 	)
 
 

@@ -17,7 +17,6 @@ from integration_hub.documents.fields import VERSION_FIELD, field_policy
 from integration_hub.documents.key_locks import record_document
 from integration_hub.documents.naming import name_for_new_document
 from integration_hub.documents.upsert import UpsertResult, apply_changes, find_by_key, validate_record
-from integration_hub.documents.versions import shape_versioned
 from integration_hub.exceptions import BadRequest, Conflict
 
 
@@ -43,7 +42,7 @@ def create_record(resource: Resource, data: object, pointer: str = "/data") -> U
 	doc.insert(set_name=name)
 	if key:
 		record_document(resource.doctype, key, doc.name)
-	return UpsertResult(doc.name, "created", shape_versioned(doc, policy))
+	return UpsertResult(doc.name, "created", doc, policy)
 
 
 def _natural_key(resource: Resource, values: dict) -> dict | None:

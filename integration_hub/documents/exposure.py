@@ -5,6 +5,8 @@ read from Frappe's document cache (invalidated whenever a Hub Resource is saved)
 by the caller's permissions; the caller's permissions are checked separately, on every call.
 """
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import frappe
@@ -33,14 +35,18 @@ class Resource:
 
 def get_resource(doctype: object) -> Resource:
 	"""The exposure of `doctype`, or ResourceNotExposed (404) whatever the caller's roles."""
-	if not isinstance(doctype, str) or not doctype or not is_exposed(doctype):
+	resource = _enabled_resources().get(doctype) if isinstance(doctype, str) and doctype else None
+	if resource is None:
 		raise ResourceNotExposed(
 			_("{0} is not exposed through the integration hub API").format(frappe.bold(str(doctype)[:140])),
 			errors=[{"pointer": "/doctype", "detail": _("not an exposed resource")}],
 		)
-	config = frappe.get_cached_doc("Hub Resource", doctype)
+	return resource
+
+
+def _resource(config) -> Resource:
 	return Resource(
-		doctype=doctype,
+		doctype=config.name,
 		operations=frozenset(op for op in OPERATIONS if config.get(f"allow_{op}")),
 		key_fields=parse_key_fields(config.key_fields),
 		allowlist=frozenset(row.fieldname for row in config.fields) or None,
@@ -67,9 +73,42 @@ PERMISSION_TYPES = {
 EXPOSURE_OPERATIONS = {"changes": "read"}
 
 
+_REMEMBERED = "integration_hub_authorizations"
+
+
 def authorize(resource: Resource, operation: str) -> None:
 	"""Exposure, then the API key's scopes (if the request came with one), then Frappe's DocType-level
 	permission for the session user: 403 from whichever refuses first."""
+	remembered = getattr(frappe.local, _REMEMBERED, None)
+	if remembered is None:
+		return _authorize(resource, operation)
+	answer_key = (resource, operation, frappe.session.user)
+	if answer_key not in remembered:
+		try:
+			_authorize(resource, operation)
+			remembered[answer_key] = None
+		except OperationNotPermitted as e:
+			remembered[answer_key] = e
+	if remembered[answer_key] is not None:
+		raise remembered[answer_key].with_traceback(None)
+
+
+@contextlib.contextmanager
+def authorizations_remembered() -> Iterator[None]:
+	"""Within one call that writes many records (bulk), answer each operation's authorization once: the
+	caller's roles and key scopes do not change during the call. Each document's own permission is
+	still asked for every record."""
+	if getattr(frappe.local, _REMEMBERED, None) is not None:
+		yield
+		return
+	setattr(frappe.local, _REMEMBERED, {})
+	try:
+		yield
+	finally:
+		delattr(frappe.local, _REMEMBERED)
+
+
+def _authorize(resource: Resource, operation: str) -> None:
 	require(resource, EXPOSURE_OPERATIONS.get(operation, operation))
 	require_scope(resource.doctype, operation)
 	ptype = PERMISSION_TYPES[operation]
@@ -110,18 +149,20 @@ def is_exposed(doctype: str) -> bool:
 	return doctype in _enabled_resources()
 
 
-def _enabled_resources() -> set[str]:
-	# Cached site-wide; cleared by HubResource.clear_cache() whenever a resource changes.
-	names = frappe.cache.get_value(ENABLED_RESOURCES_CACHE_KEY)
-	if names is None:
+def _enabled_resources() -> dict[str, Resource]:
+	"""Every enabled resource by DocType, in one cached value (one cache read a request): site-wide,
+	cleared by HubResource.clear_cache() whenever a resource changes."""
+	resources = frappe.cache.get_value(ENABLED_RESOURCES_CACHE_KEY)
+	if resources is None:
 		if not frappe.db.table_exists("Hub Resource"):  # while the app itself is being installed
-			return set()
+			return {}
 		names = frappe.get_all("Hub Resource", filters={"enabled": 1}, pluck="name")
-		frappe.cache.set_value(ENABLED_RESOURCES_CACHE_KEY, names)
-	return set(names)
+		resources = {name: _resource(frappe.get_doc("Hub Resource", name)) for name in names}
+		frappe.cache.set_value(ENABLED_RESOURCES_CACHE_KEY, resources)
+	return resources
 
 
-ENABLED_RESOURCES_CACHE_KEY = "integration_hub:enabled_resources"
+ENABLED_RESOURCES_CACHE_KEY = "integration_hub:enabled_resources_v2"
 
 
 def clear_exposure_cache() -> None:

@@ -8,17 +8,13 @@ was last written to, and the locking read returns it. Key values are compared as
 them, near enough: without trailing spaces and case.
 """
 
-import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
 
-import frappe
-
+from integration_hub.documents.deferred import defer
 from integration_hub.locks import lock_rows, record_rows, update_locked_row
 
 KEY_PREFIX = "key:"
-_BATCH = "integration_hub_key_record_batch"
 
 
 def lock_keys(doctype: str, keys: list[dict]) -> None:
@@ -33,44 +29,32 @@ def recorded_document(doctype: str, key: dict) -> str | None:
 
 
 def record_document(doctype: str, key: dict, document: str) -> None:
-	"""After creating `document` with `key` (whose lock this transaction holds); inside
-	`batched_records`, written with the batch's others when it ends."""
+	"""After creating `document` with `key` (whose lock this transaction holds); inside a bulk call
+	(documents/deferred.py), written with the call's others when it ends."""
 	name = key_lock_name(doctype, key)
 	lock_rows([name], doctype)
-	batch = getattr(frappe.local, _BATCH, None)
-	if batch is not None:
-		batch.append((name, str(document)))
-	else:
+	if not defer(_record_documents, (doctype, name, str(document))):
 		update_locked_row(name, reference_name=str(document))
 
 
-class RecordBatch(list):
-	def mark(self) -> int:
-		return len(self)
-
-	def discard_since(self, mark: int) -> None:
-		"""Forget what was recorded after `mark`: rolled back to a savepoint taken there."""
-		del self[mark:]
-
-
-@contextlib.contextmanager
-def batched_records(doctype: str) -> Iterator[RecordBatch]:
-	"""Write the documents a bulk call creates to their keys' rows in one statement at its end, rather
-	than one UPDATE a document."""
-	batch = RecordBatch()
-	setattr(frappe.local, _BATCH, batch)
-	try:
-		yield batch
-	finally:
-		delattr(frappe.local, _BATCH)
-	if batch:
-		record_rows(batch, doctype)
+def _record_documents(rows: list[tuple[str, str, str]]) -> None:
+	"""Write the documents a bulk call created to their keys' rows, one statement per DocType."""
+	by_doctype: dict[str, list[tuple[str, str]]] = {}
+	for doctype, name, document in rows:
+		by_doctype.setdefault(doctype, []).append((name, document))
+	for doctype, references in by_doctype.items():
+		record_rows(references, doctype)
 
 
 def key_lock_name(doctype: str, key: dict) -> str:
 	parts = [doctype, list(key), [comparable(value) for value in key.values()]]
 	digest = hashlib.sha1(json.dumps(parts, separators=(",", ":")).encode(), usedforsecurity=False)
 	return KEY_PREFIX + digest.hexdigest()
+
+
+def has_key(doc, key: dict) -> bool:
+	"""Whether `doc`'s values of the key fields are `key`'s, as the database compares them."""
+	return all(comparable(doc.get(field)) == comparable(value) for field, value in key.items())
 
 
 def comparable(value: object) -> str:

@@ -6,7 +6,9 @@ behave the same everywhere. It runs as the session user through Frappe's permiss
 """
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import frappe
 from frappe import _
@@ -16,7 +18,7 @@ from frappe.utils.data import cast as cast_fieldtype
 
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
-from integration_hub.documents.key_locks import comparable, lock_keys, record_document, recorded_document
+from integration_hub.documents.key_locks import has_key, lock_keys, record_document, recorded_document
 from integration_hub.documents.naming import name_for_new_document
 from integration_hub.documents.versions import (
 	pop_expected,
@@ -34,7 +36,14 @@ WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
 class UpsertResult:
 	name: str
 	status: str  # created | updated | unchanged
-	doc: dict
+	document: object = field(repr=False)
+	policy: FieldPolicy = field(repr=False)
+
+	@cached_property
+	def doc(self) -> dict:
+		"""The document as the caller may read it, with its version (shaped when asked for: bulk answers
+		without it)."""
+		return shape_versioned(self.document, self.policy)
 
 	def as_dict(self) -> dict:
 		return {"name": self.name, "status": self.status, "doc": self.doc}
@@ -57,15 +66,24 @@ def upsert_record(
 	*,
 	known_new: bool = False,
 	if_match: str | None = None,
+	found=None,
+	before_write: Callable[[], None] | None = None,
 ) -> UpsertResult:
 	"""`known_new`: the caller already found that no document has this key, and a unique index on the
 	key refuses a duplicate if that is no longer true (bulk.py checks a whole batch in one query).
 	The record's `_version` (or `if_match`, a single call's If-Match header) is the version the write
-	expects the document at: a stale one is refused with 412 and nothing is written."""
+	expects the document at: a stale one is refused with 412 and nothing is written.
+	`found`: the document with this key, read by the caller under the key's lock with a locking read
+	(documents/batch_read.py reads a batch's at once), so no lookup or load is needed; `before_write`
+	is then called before it is saved (bulk.py sets the record's savepoint there: an unchanged record
+	costs no statement)."""
 	authorize_any_write(resource)
 	policy = field_policy(resource)
 	data, expected = pop_expected(data, pointer, if_match)
 	values = validate_record(data, policy, key_fields, pointer)
+	if found is not None:
+		_check_readable(resource, found, pointer)
+		return _update_document(resource, policy, found, values, before_write, expected, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
 	if known_new and expected is None:
 		lock_keys(resource.doctype, [key])
@@ -191,8 +209,7 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	"""
 	recorded = _locked_document_with_key(resource.doctype, recorded_document(resource.doctype, key), key)
 	if recorded is not None:
-		if not frappe.has_permission(resource.doctype, "read", doc=recorded):
-			raise _hidden_conflict(resource, pointer)
+		_check_readable(resource, recorded, pointer)
 		return recorded.name
 	if list(key) == ["name"]:
 		name = key["name"]
@@ -218,15 +235,14 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 def _locked_document_with_key(doctype: str, name: str | None, key: dict):
 	"""The document `name` as last committed (a locking read: this transaction's snapshot may be older
 	than its creation), if it still has `key`; else None."""
-	if not name:
-		return None
-	try:
-		doc = frappe.get_doc(doctype, name, for_update=True)
-	except frappe.DoesNotExistError:
-		frappe.clear_last_message()
-		return None
-	same_key = all(comparable(doc.get(field)) == comparable(value) for field, value in key.items())
-	return doc if same_key else None
+	doc = _existing_document(doctype, name, for_update=True) if name else None
+	return doc if doc is not None and has_key(doc, key) else None
+
+
+def _check_readable(resource: Resource, doc, pointer: str) -> None:
+	"""A document with the caller's key that the caller may not read is never written: 403."""
+	if not frappe.has_permission(resource.doctype, "read", doc=doc):
+		raise _hidden_conflict(resource, pointer)
 
 
 def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
@@ -244,18 +260,32 @@ def _update(
 	expected: frozenset[str] | None = None,
 	pointer: str = "/data",
 ) -> UpsertResult:
-	authorize(resource, "update")
 	# As last committed (a locking read): an upsert of this key may have committed while we waited.
 	doc = frappe.get_doc(resource.doctype, name, for_update=True)
+	return _update_document(resource, policy, doc, values, expected=expected, pointer=pointer)
+
+
+def _update_document(
+	resource: Resource,
+	policy: FieldPolicy,
+	doc,
+	values: dict,
+	before_write: Callable[[], None] | None = None,
+	expected: frozenset[str] | None = None,
+	pointer: str = "/data",
+) -> UpsertResult:
+	authorize(resource, "update")
 	if not doc.has_permission("write"):
 		raise OperationNotPermitted(
-			_("You are not permitted to update {0} {1}").format(resource.doctype, name)
+			_("You are not permitted to update {0} {1}").format(resource.doctype, doc.name)
 		)
 	require_expected(doc, policy, expected, pointer)
-	if apply_changes(doc, values, policy):
-		doc.save()
-		return UpsertResult(doc.name, "updated", shape_versioned(doc, policy))
-	return UpsertResult(doc.name, "unchanged", shape_versioned(doc, policy))
+	if not apply_changes(doc, values, policy):
+		return UpsertResult(doc.name, "unchanged", doc, policy)
+	if before_write is not None:
+		before_write()
+	doc.save()
+	return UpsertResult(doc.name, "updated", doc, policy)
 
 
 def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, pointer: str) -> UpsertResult:
@@ -264,11 +294,15 @@ def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, po
 	if "name" in key:
 		values = dict(values)
 		given_name = name_for_new_document(resource.doctype, values, policy, pointer)
-	doc = frappe.new_doc(resource.doctype)
-	apply_changes(doc, values, policy)
+	# Built as Frappe's own insert_many builds them (insert() fills in the defaults), from copies of the
+	# child rows: Frappe writes into the dicts it is given.
+	fields = {
+		f: [dict(row) for row in v] if f in policy.tables else v for f, v in values.items() if f != "name"
+	}
+	doc = frappe.get_doc({"doctype": resource.doctype, **fields})
 	doc.insert(set_name=given_name)
 	record_document(resource.doctype, key, doc.name)
-	return UpsertResult(doc.name, "created", shape_versioned(doc, policy))
+	return UpsertResult(doc.name, "created", doc, policy)
 
 
 def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
@@ -281,7 +315,7 @@ def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
 			if not _rows_equal(doc.get(fieldname) or [], value, policy.tables[fieldname]):
 				doc.set(fieldname, [])
 				for row in value:
-					doc.append(fieldname, row)
+					doc.append(fieldname, dict(row))  # Frappe writes into the dict it is given
 				changed = True
 			continue
 		df = policy.writable[fieldname]
@@ -308,12 +342,32 @@ def same_value(df, stored: object, given: object) -> bool:
 
 
 def resolve_name(resource: Resource, name: object, key: object, *, check_permission: bool = True) -> str:
-	"""The document a read or delete names, by `name` or by a `key` object; 404 if the caller cannot see
-	it (`check_permission=False`: the caller checks read permission on the document it loads)."""
+	"""The name of the document a read or delete names, by `name` or by a `key` object; 404 if the
+	caller cannot see it (`check_permission=False`: the caller checks read permission itself)."""
+	if check_permission:
+		return resolve_document(resource, name, key).name
+	found = _named(resource, name, key)
+	if not found:
+		raise _not_found(resource)
+	return found
+
+
+def resolve_document(resource: Resource, name: object, key: object):
+	"""The document a read or delete names, by `name` or by a `key` object, loaded once; 404 if the
+	caller cannot see it."""
+	found = _named(resource, name, key)
+	doc = _existing_document(resource.doctype, found) if found else None
+	if doc is None or not frappe.has_permission(resource.doctype, "read", doc=doc):
+		raise _not_found(resource)
+	return doc
+
+
+def _named(resource: Resource, name: object, key: object) -> str | None:
+	"""The name given, or that of the one document with the given key (None when none has it)."""
 	if name not in (None, ""):
 		if not isinstance(name, str):
 			raise BadRequest(_("name must be a string"), [{"pointer": "/name"}])
-		found = name if frappe.db.exists(resource.doctype, name) else None
+		found = name
 	elif isinstance(key, dict) and key:
 		for fieldname in key:
 			if fieldname not in field_policy(resource).readable or isinstance(key[fieldname], dict | list):
@@ -330,9 +384,15 @@ def resolve_name(resource: Resource, name: object, key: object, *, check_permiss
 		raise BadRequest(
 			_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}]
 		)
-	if not found or (check_permission and not frappe.has_permission(resource.doctype, "read", doc=found)):
-		raise _not_found(resource)
 	return found
+
+
+def _existing_document(doctype: str, name: str, for_update: bool = False):
+	try:
+		return frappe.get_doc(doctype, name, for_update=for_update)
+	except frappe.DoesNotExistError:
+		frappe.clear_last_message()
+		return None
 
 
 def _not_found(resource: Resource) -> NotFound:
@@ -342,11 +402,7 @@ def _not_found(resource: Resource) -> NotFound:
 def readable_document(resource: Resource, name: object = None, key: object = None):
 	"""The document a read names, loaded once and checked against the caller's read permission."""
 	authorize(resource, "read")
-	found = resolve_name(resource, name, key, check_permission=False)
-	doc = frappe.get_doc(resource.doctype, found)
-	if not frappe.has_permission(resource.doctype, "read", doc=doc):
-		raise _not_found(resource)
-	return doc
+	return resolve_document(resource, name, key)
 
 
 def delete_record(

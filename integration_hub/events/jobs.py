@@ -22,10 +22,19 @@ CLAIM_BATCH = 10
 
 def deliver() -> int:
 	"""Queued right after a commit that wrote deliveries (commits made while it waits in the queue do not
-	queue another): send every due delivery. Returns how many attempts were made."""
-	outbox.delivery_job_started()
-	frappe.db.commit()  # a fresh snapshot: everything committed before this job started is visible
-	return send_due()
+	queue another): send every due delivery. Returns how many attempts were made.
+
+	A writer that saw the wake marker a moment before this job cleared it does not queue another job
+	(events/outbox.py), so the job looks once more DELIVERY_JOB_LOOKS_SECONDS after clearing it."""
+	covered_after = outbox.delivery_job_started() + outbox.DELIVERY_JOB_LOOKS_SECONDS
+	attempts = 0
+	while True:
+		frappe.db.commit()  # a fresh snapshot: everything committed before now is visible
+		looked_at = time.monotonic()
+		attempts += send_due()
+		if looked_at >= covered_after:
+			return attempts
+		time.sleep(max(0.0, covered_after - time.monotonic()))
 
 
 def sweep() -> int:

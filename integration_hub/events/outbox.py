@@ -5,9 +5,11 @@ holds), an immutable Hub Event (the frozen payload; its name is the `webhook-id`
 are written next to the document change, as one row: they commit together or not at all. After the commit the
 delivery job is queued unless one is already queued (it sends everything due before it stops); if
 Redis cannot take it, the deliveries wait in the database for the every-minute sweep, and the writer's
-request is unaffected.
+request is unaffected. A process asks Redis whether a job is queued at most every MARKER_SEEN_SECONDS,
+not after every commit (see `_enqueue_delivery`).
 """
 
+import math
 import time
 from datetime import datetime, timezone
 
@@ -18,6 +20,7 @@ from frappe import _
 from frappe.utils import convert_utc_to_system_timezone
 from frappe.utils.safe_exec import get_safe_globals
 
+from integration_hub.documents.deferred import defer
 from integration_hub.events.payload import build_body, event_type, test_body
 from integration_hub.events.subscriptions import Subscription, subscriptions_for
 from integration_hub.exceptions import ConditionFailed
@@ -35,6 +38,12 @@ ACTIONS = {
 DELIVER_JOB = "integration_hub.events.jobs.deliver"
 WAKE_MARKER = "integration_hub:delivery_job_queued"
 WAKE_MARKER_SECONDS = 60  # a job lost from the queue delays deliveries by this at most (or the sweep)
+# A process that found the marker set (or set it) skips the check for this long: one cache round trip
+# every quarter second instead of one a commit. The job looks for due deliveries until
+# DELIVERY_JOB_LOOKS_SECONDS after it cleared the marker, which covers every commit that skipped it.
+MARKER_SEEN_SECONDS = 0.25
+DELIVERY_JOB_LOOKS_SECONDS = MARKER_SEEN_SECONDS + 0.25  # + the cache's answer's way back, with room
+_marker_seen_at: dict[str, float] = {}  # site -> time.monotonic() when this process last saw the marker
 _PENDING = "integration_hub_deliveries_pending"
 
 
@@ -93,38 +102,59 @@ def write_event(
 	deliver_after_commit: bool = True,
 ) -> str:
 	"""Insert the event and its delivery: one row of `tabHub Delivery` (Hub Event is a read-only view of
-	its event part), a plain insert of the hub's own bookkeeping without document hooks. Returns the
-	event id."""
+	its event part), a plain insert of the hub's own bookkeeping without document hooks; inside a bulk
+	call (documents/deferred.py), with the call's other events when it ends. Returns the event id."""
 	now = convert_utc_to_system_timezone(moment).replace(tzinfo=None)
-	user = frappe.session.user
 	event_id = new_event_id()
-	frappe.db.sql(
-		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers
-		# order deliveries.
-		"""insert into `tabHub Delivery`
-			(name, creation, modified, owner, modified_by, event, subscription, event_type,
-			reference_doctype, reference_name, occurred_at, request_id, payload, status, attempt_count,
-			next_attempt_at)
-		values (nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)""",
-		(
-			now,
-			now,
-			user,
-			user,
-			event_id,
-			subscription,
-			type_,
-			reference_doctype,
-			reference_name,
-			now,
-			current_request_id(),
-			body,
-			now,
-		),
+	row = (
+		now,
+		frappe.session.user,
+		event_id,
+		subscription,
+		type_,
+		reference_doctype,
+		reference_name,
+		current_request_id(),
+		body,
 	)
+	if not defer(_insert_events, row):
+		_insert_events([row])
 	if deliver_after_commit:
 		_deliver_after_commit()
 	return event_id
+
+
+def _insert_events(rows: list[tuple]) -> None:
+	"""Insert events (moment, user, event id, subscription, type, doctype, name, request id, body) in one
+	statement, in their order."""
+	frappe.db.sql(
+		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers
+		# order deliveries.
+		f"""insert into `tabHub Delivery`
+			(name, creation, modified, owner, modified_by, event, subscription, event_type,
+			reference_doctype, reference_name, occurred_at, request_id, payload, status, attempt_count,
+			next_attempt_at)
+		values {", ".join(["(nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)"] * len(rows))}""",
+		[
+			value
+			for now, user, event_id, subscription, type_, doctype, name, request_id, body in rows
+			for value in (
+				now,
+				now,
+				user,
+				user,
+				event_id,
+				subscription,
+				type_,
+				doctype,
+				name,
+				now,
+				request_id,
+				body,
+				now,
+			)
+		],
+	)
 
 
 def write_test_event(subscription: str) -> int:
@@ -156,6 +186,11 @@ def _forget_pending() -> None:
 
 def _enqueue_delivery() -> None:
 	_forget_pending()
+	site = frappe.local.site
+	if time.monotonic() - _marker_seen_at.get(site, -math.inf) < MARKER_SEEN_SECONDS:
+		# This process saw the marker a moment ago: a delivery job is queued or has just started, and it
+		# keeps looking long enough after it clears the marker to send this commit's deliveries too.
+		return
 	marker = frappe.cache.make_key(WAKE_MARKER)
 	try:
 		# While a delivery job is queued and not yet started, it will send this commit's deliveries too:
@@ -166,6 +201,7 @@ def _enqueue_delivery() -> None:
 			except BaseException:
 				frappe.cache.delete(marker)  # the next commit tries again
 				raise
+		_marker_seen_at[site] = time.monotonic()
 	except (redis.exceptions.RedisError, OSError):
 		# The transaction has committed: the deliveries are safe in the database and the sweep sends them
 		# within a minute. Failing here would only turn the writer's successful request into an error.
@@ -174,9 +210,13 @@ def _enqueue_delivery() -> None:
 		)
 
 
-def delivery_job_started() -> None:
-	"""Called by the delivery job as it starts: commits from now on queue a new job."""
+def delivery_job_started() -> float:
+	"""Called by the delivery job as it starts: commits from now on queue a new job, except in processes
+	that saw the marker less than MARKER_SEEN_SECONDS ago, so the job keeps looking for due deliveries
+	until DELIVERY_JOB_LOOKS_SECONDS after this (the returned `time.monotonic()`)."""
+	_marker_seen_at.pop(frappe.local.site, None)
 	try:
 		frappe.cache.delete(frappe.cache.make_key(WAKE_MARKER))
 	except (redis.exceptions.RedisError, OSError):
 		pass  # the marker went with Redis (it expires anyway); the job sends what is due regardless
+	return time.monotonic()

@@ -1,0 +1,48 @@
+"""Frappe's after-commit realtime log, with its check for repeats made a set lookup for bulk writes.
+
+Each document Frappe inserts or saves queues two Desk messages (`doc_update`, `list_update`) to publish
+after the commit, and Frappe v15 first looks for the message among those already queued
+(`frappe.realtime.publish_realtime`: `params not in frappe.local._realtime_log`): a scan of a list, so a
+transaction that writes n documents makes about n² comparisons. At a bulk call's 1,000 documents that
+costs a tenth of the whole insert (a quarter of a millisecond a document), and five calls of 200
+(`frappe.client.insert_many`) pay a fifth of it. Inside a bulk call the log is a list that also keeps
+a set of what it holds: the same messages are queued once each, in the same order, and Frappe flushes
+(or, on rollback, clears) it as its own.
+"""
+
+import json
+
+import frappe
+from frappe.realtime import clear_realtime_log, flush_realtime_log
+
+_LOG = "_realtime_log"  # frappe.realtime's name for it
+
+
+class RealtimeLog(list):
+	"""A list of `[event, message, room]` whose `in` is a set lookup."""
+
+	def __init__(self, items: list = ()) -> None:
+		super().__init__(items)
+		self._keys = {_key(params) for params in self}
+
+	def __contains__(self, params: object) -> bool:
+		return _key(params) in self._keys
+
+	def append(self, params: list) -> None:
+		self._keys.add(_key(params))
+		super().append(params)
+
+
+def use_indexed_realtime_log() -> None:
+	"""Give this transaction's realtime log the set lookup (creating it as Frappe would)."""
+	log = getattr(frappe.local, _LOG, None)
+	if isinstance(log, RealtimeLog):
+		return
+	if log is None:
+		frappe.db.after_commit.add(flush_realtime_log)
+		frappe.db.after_rollback.add(clear_realtime_log)
+	setattr(frappe.local, _LOG, RealtimeLog(log or []))
+
+
+def _key(params: object) -> str:
+	return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
