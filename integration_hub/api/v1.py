@@ -21,7 +21,7 @@ from integration_hub.documents import changes as change_feed
 from integration_hub.documents import conditional, expansion, query, versions
 from integration_hub.documents import describe as describer
 from integration_hub.documents import openapi as openapi_builder
-from integration_hub.documents import upsert as writer
+from integration_hub.documents import write as writer
 from integration_hub.documents.bulk import bulk_upsert as bulk_upsert_records
 from integration_hub.documents.creation import create_record
 from integration_hub.documents.exposure import authorize, get_resource

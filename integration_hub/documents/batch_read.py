@@ -1,7 +1,7 @@
 """The documents that a bulk call's keys name, read at once: one query for the DocType and one per child
 table, instead of a lookup and a document load per record.
 
-Which document a key names is decided as `find_by_key` (documents/upsert.py) decides it for one
+Which document a key names is decided as `find_by_key` (documents/write.py) decides it for one
 record: the document recorded on the key's lock row, if it still has the key; else, for a key of one
 field that has a unique index (or of `name`), the one document with that value. The documents are
 read with a locking read, as `frappe.get_doc(..., for_update=True)` reads them (the latest committed

@@ -32,7 +32,7 @@ from integration_hub.documents.deferred import DeferredRows, deferring
 from integration_hub.documents.exposure import Resource, authorizations_remembered, authorize
 from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
 from integration_hub.documents.realtime_log import use_indexed_realtime_log
-from integration_hub.documents.upsert import UpsertResult, authorize_any_write, upsert_record
+from integration_hub.documents.write import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
 from integration_hub.request_id import labelled
 

@@ -17,7 +17,7 @@ import frappe
 from integration_hub.documents.expansion import expand_documents, parse_expand
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
-from integration_hub.documents.upsert import readable_document, resolve_name
+from integration_hub.documents.read import readable_document, resolve_name
 from integration_hub.documents.versions import document_version, matches_if_none_match, shape_versioned
 
 

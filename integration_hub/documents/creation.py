@@ -16,7 +16,8 @@ from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import VERSION_FIELD, field_policy
 from integration_hub.documents.key_locks import record_document
 from integration_hub.documents.naming import name_for_new_document
-from integration_hub.documents.upsert import UpsertResult, apply_changes, find_by_key, validate_record
+from integration_hub.documents.validation import validate_record
+from integration_hub.documents.write import UpsertResult, apply_changes, find_by_key
 from integration_hub.exceptions import BadRequest, Conflict
 
 

@@ -1,6 +1,6 @@
 """Processing inbound events in the background, as the endpoint's Run As user.
 
-A mapped endpoint writes each record through the upsert engine (`documents/upsert.py`), so Frappe's
+A mapped endpoint writes each record through the upsert engine (`documents/write.py`), so Frappe's
 permissions, the `unchanged` no-op and outbound events apply as to any API write. A handler endpoint
 calls the app's registered handler. One attempt is one savepoint: a failure leaves no partial write.
 
@@ -17,7 +17,7 @@ from frappe.utils import add_to_date, now_datetime
 
 from integration_hub.documents.bulk import lock_batch_keys
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT
-from integration_hub.documents.upsert import upsert_record
+from integration_hub.documents.write import upsert_record
 from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationFailed
 from integration_hub.inbound import ENDPOINT, EVENT, handlers
 from integration_hub.inbound.jobs import enqueue_processing

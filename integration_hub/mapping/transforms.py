@@ -3,18 +3,17 @@ their one list: Frappe refuses a row naming any other), applied to one value on 
 `constant` and `lookup` need the whole map and live in field_maps.py."""
 
 import datetime
-import re
 from zoneinfo import ZoneInfo
 
 import frappe
 from frappe import _
 from frappe.utils import get_datetime, get_system_timezone, getdate
 
+from integration_hub.documents.validation import is_whole_number
 from integration_hub.exceptions import MappingError
 
 TRUE_WORDS = frozenset(("1", "true", "yes", "y", "on"))
 FALSE_WORDS = frozenset(("0", "false", "no", "n", "off", ""))
-WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
 
 
 def transform_value(transform: str, value: object) -> object:
@@ -45,13 +44,7 @@ def _to_bool(value: object) -> int:
 
 
 def _to_int(value: object) -> int:
-	if isinstance(value, bool):
-		return int(value)
-	if isinstance(value, float) and value.is_integer():
-		return int(value)
-	if isinstance(value, int):
-		return value
-	if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value):
+	if is_whole_number(value):
 		return int(value)
 	raise ValueError(value)
 

@@ -11,7 +11,7 @@ from frappe import _
 from frappe.utils import get_datetime
 
 from integration_hub.documents.bulk import lock_batch_keys, records_with_new_keys, upsert_guessed
-from integration_hub.documents.upsert import delete_record, find_by_key, upsert_record
+from integration_hub.documents.write import delete_record, find_by_key, upsert_record
 from integration_hub.exceptions import MappingError
 from integration_hub.sync import state
 from integration_hub.sync.clients.base import RemoteError

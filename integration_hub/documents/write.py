@@ -1,35 +1,34 @@
-"""The one write engine: find a document by its natural key, then create it, update it or leave it.
+"""The one write engine: find a document by its natural key, then create it, update it or leave it;
+and delete one by name or key.
 
 Every write of the API, of sync and of inbound webhooks goes through `upsert_record`, so permissions,
 field exposure, the `unchanged` no-op (no save, no new `modified`, no version, no events) and errors
 behave the same everywhere. It runs as the session user through Frappe's permission engine.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import frappe
 from frappe import _
-from frappe.model import numeric_fieldtypes, table_fields
-from frappe.utils import flt, get_datetime, getdate
+from frappe.model import numeric_fieldtypes
+from frappe.utils import flt
 from frappe.utils.data import cast as cast_fieldtype
 
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.key_locks import has_key, lock_keys, record_document, recorded_document
 from integration_hub.documents.naming import name_for_new_document
+from integration_hub.documents.read import existing_document, resolve_name
+from integration_hub.documents.validation import validate_record
 from integration_hub.documents.versions import (
 	pop_expected,
 	require_absent_expectation,
 	require_expected,
 	shape_versioned,
 )
-from integration_hub.exceptions import BadRequest, Conflict, NotFound, OperationNotPermitted, ValidationFailed
-
-MAX_STRING_LENGTH = 1_000_000
-WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
+from integration_hub.exceptions import BadRequest, Conflict, OperationNotPermitted
 
 
 @dataclass
@@ -105,101 +104,6 @@ def authorize_any_write(resource: Resource) -> None:
 		authorize(resource, "update")
 
 
-def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ...], pointer: str) -> dict:
-	"""Refuse (422, naming the field) anything the caller may not write; return the record's values."""
-	if not isinstance(data, dict) or not data:
-		raise BadRequest(_("A record must be a non-empty JSON object"), [{"pointer": pointer}])
-	errors = []
-	for fieldname in key_fields:
-		if fieldname != "name" and fieldname not in policy.readable:
-			raise BadRequest(
-				_("Key field {0} is not a readable field of {1}").format(
-					frappe.bold(fieldname), policy.doctype
-				),
-				[{"pointer": "/key", "detail": _("not a readable field")}],
-			)
-		if data.get(fieldname) in (None, ""):
-			errors.append({"pointer": f"{pointer}/{fieldname}", "detail": _("key field is required")})
-	for fieldname, value in data.items():
-		field_pointer = f"{pointer}/{fieldname}"
-		if fieldname == "name" and "name" in key_fields:
-			if not isinstance(value, str):
-				errors.append({"pointer": field_pointer, "detail": _("expected a string")})
-			continue
-		error = _field_error(policy, fieldname, value, field_pointer)
-		if error:
-			errors.append(error)
-	if errors:
-		raise ValidationFailed(
-			_("The record has {0} invalid field(s): {1}").format(
-				len(errors), ", ".join(e["pointer"] for e in errors[:10])
-			),
-			errors=errors,
-		)
-	return data
-
-
-def _field_error(policy: FieldPolicy, fieldname: object, value: object, pointer: str) -> dict | None:
-	if not isinstance(fieldname, str) or not policy.may_read(fieldname):
-		return {"pointer": pointer, "detail": _("unknown field, or not exposed to you")}
-	if fieldname not in policy.writable:
-		return {"pointer": pointer, "detail": _("field is read-only for you")}
-	df = policy.writable[fieldname]
-	if df.fieldtype in table_fields:
-		return _table_error(policy.tables[fieldname], value, pointer)
-	problem = value_problem(df, value)
-	return {"pointer": pointer, "detail": problem} if problem else None
-
-
-def _table_error(child_policy: FieldPolicy, rows: object, pointer: str) -> dict | None:
-	if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-		return {"pointer": pointer, "detail": _("expected a list of row objects")}
-	for index, row in enumerate(rows):
-		for fieldname, value in row.items():
-			error = _field_error(child_policy, fieldname, value, f"{pointer}/{index}/{fieldname}")
-			if error:
-				return error
-	return None
-
-
-def value_problem(df, value: object) -> str | None:
-	"""Why `value` cannot be stored in field `df`, or None. Frappe would silently coerce it."""
-	if value is None:
-		return None
-	if isinstance(value, dict | list):
-		return _("expected a single value")
-	if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
-		return _("value is too long")
-	try:
-		if df.fieldtype in ("Int", "Long Int", "Check"):
-			if not _is_whole_number(value):
-				return _("expected a whole number")
-		elif df.fieldtype in numeric_fieldtypes:
-			if isinstance(value, str):
-				float(value)
-			elif not isinstance(value, int | float):
-				return _("expected a number")
-		elif df.fieldtype == "Date":
-			getdate(value)
-		elif df.fieldtype in ("Datetime",):
-			get_datetime(value)
-		elif df.fieldtype == "Select" and value != "":
-			options = [o for o in (df.options or "").split("\n")]
-			if options and str(value) not in options:
-				return _("must be one of: {0}").format(", ".join(o for o in options if o))
-	except (ValueError, TypeError, frappe.ValidationError):
-		return _("not a valid {0}").format(df.fieldtype)
-	return None
-
-
-def _is_whole_number(value: object) -> bool:
-	if isinstance(value, bool | int):
-		return True
-	if isinstance(value, float):
-		return value.is_integer()
-	return isinstance(value, str) and bool(WHOLE_NUMBER.fullmatch(value))
-
-
 def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | None:
 	"""The name of the document with this natural key that the caller may read, or None.
 
@@ -235,7 +139,7 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 def _locked_document_with_key(doctype: str, name: str | None, key: dict):
 	"""The document `name` as last committed (a locking read: this transaction's snapshot may be older
 	than its creation), if it still has `key`; else None."""
-	doc = _existing_document(doctype, name, for_update=True) if name else None
+	doc = existing_document(doctype, name, for_update=True) if name else None
 	return doc if doc is not None and has_key(doc, key) else None
 
 
@@ -339,70 +243,6 @@ def same_value(df, stored: object, given: object) -> bool:
 	if df.fieldtype in numeric_fieldtypes or df.fieldtype == "Check":
 		return flt(stored) == flt(given)
 	return cast_fieldtype(df.fieldtype, stored) == cast_fieldtype(df.fieldtype, given)
-
-
-def resolve_name(resource: Resource, name: object, key: object, *, check_permission: bool = True) -> str:
-	"""The name of the document a read or delete names, by `name` or by a `key` object; 404 if the
-	caller cannot see it (`check_permission=False`: the caller checks read permission itself)."""
-	if check_permission:
-		return resolve_document(resource, name, key).name
-	found = _named(resource, name, key)
-	if not found:
-		raise _not_found(resource)
-	return found
-
-
-def resolve_document(resource: Resource, name: object, key: object):
-	"""The document a read or delete names, by `name` or by a `key` object, loaded once; 404 if the
-	caller cannot see it."""
-	found = _named(resource, name, key)
-	doc = _existing_document(resource.doctype, found) if found else None
-	if doc is None or not frappe.has_permission(resource.doctype, "read", doc=doc):
-		raise _not_found(resource)
-	return doc
-
-
-def _named(resource: Resource, name: object, key: object) -> str | None:
-	"""The name given, or that of the one document with the given key (None when none has it)."""
-	if name not in (None, ""):
-		if not isinstance(name, str):
-			raise BadRequest(_("name must be a string"), [{"pointer": "/name"}])
-		found = name
-	elif isinstance(key, dict) and key:
-		for fieldname in key:
-			if fieldname not in field_policy(resource).readable or isinstance(key[fieldname], dict | list):
-				raise BadRequest(
-					_("key must map readable fields to values"), [{"pointer": f"/key/{fieldname}"}]
-				)
-		matches = frappe.get_list(resource.doctype, filters=key, pluck="name", limit_page_length=2)
-		if len(matches) > 1:
-			raise Conflict(
-				_("More than one {0} has this key").format(resource.doctype), [{"pointer": "/key"}]
-			)
-		found = matches[0] if matches else None
-	else:
-		raise BadRequest(
-			_("Pass the document's name, or key as an object of key-field values"), [{"pointer": "/name"}]
-		)
-	return found
-
-
-def _existing_document(doctype: str, name: str, for_update: bool = False):
-	try:
-		return frappe.get_doc(doctype, name, for_update=for_update)
-	except frappe.DoesNotExistError:
-		frappe.clear_last_message()
-		return None
-
-
-def _not_found(resource: Resource) -> NotFound:
-	return NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
-
-
-def readable_document(resource: Resource, name: object = None, key: object = None):
-	"""The document a read names, loaded once and checked against the caller's read permission."""
-	authorize(resource, "read")
-	return resolve_document(resource, name, key)
 
 
 def delete_record(
