@@ -72,6 +72,7 @@ def upsert_record(
 	values = validate_record(data, policy, key_fields, pointer)
 	if found is not None:
 		_check_readable(resource, found, pointer)
+		authorize(resource, "update")
 		return _update_document(resource, policy, found, values, before_write)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
 	if known_new:
@@ -241,6 +242,7 @@ def _hidden_conflict(resource: Resource, pointer: str) -> OperationNotPermitted:
 
 
 def _update(resource: Resource, policy: FieldPolicy, name: str, values: dict) -> UpsertResult:
+	authorize(resource, "update")
 	# As last committed (a locking read): an upsert of this key may have committed while we waited.
 	return _update_document(resource, policy, frappe.get_doc(resource.doctype, name, for_update=True), values)
 
@@ -252,7 +254,7 @@ def _update_document(
 	values: dict,
 	before_write: Callable[[], None] | None = None,
 ) -> UpsertResult:
-	authorize(resource, "update")
+	"""Update `doc` (the caller is authorized to update the resource) if any value differs."""
 	if not doc.has_permission("write"):
 		raise OperationNotPermitted(
 			_("You are not permitted to update {0} {1}").format(resource.doctype, doc.name)
