@@ -8,6 +8,7 @@ was last written to, and the locking read returns it. Key values are compared as
 them, near enough: without trailing spaces and case.
 """
 
+import functools
 import hashlib
 import json
 
@@ -47,7 +48,13 @@ def _record_documents(rows: list[tuple[str, str, str]]) -> None:
 
 
 def key_lock_name(doctype: str, key: dict) -> str:
-	parts = [doctype, list(key), [comparable(value) for value in key.values()]]
+	# A bulk call names each key's row three times (lock, look up, record): remember the last names.
+	return _key_lock_name(doctype, tuple(key), tuple(comparable(value) for value in key.values()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_lock_name(doctype: str, fields: tuple[str, ...], values: tuple[str, ...]) -> str:
+	parts = [doctype, list(fields), list(values)]
 	digest = hashlib.sha1(json.dumps(parts, separators=(",", ":")).encode(), usedforsecurity=False)
 	return KEY_PREFIX + digest.hexdigest()
 

@@ -82,6 +82,7 @@ def upsert_record(
 	values = validate_record(data, policy, key_fields, pointer)
 	if found is not None:
 		_check_readable(resource, found, pointer)
+		authorize(resource, "update")
 		return _update_document(resource, policy, found, values, before_write, expected, pointer)
 	key = {fieldname: values[fieldname] for fieldname in key_fields}
 	if known_new and expected is None:
@@ -164,6 +165,7 @@ def _update(
 	expected: frozenset[str] | None = None,
 	pointer: str = "/data",
 ) -> UpsertResult:
+	authorize(resource, "update")
 	# As last committed (a locking read): an upsert of this key may have committed while we waited.
 	doc = frappe.get_doc(resource.doctype, name, for_update=True)
 	return _update_document(resource, policy, doc, values, expected=expected, pointer=pointer)
@@ -178,7 +180,7 @@ def _update_document(
 	expected: frozenset[str] | None = None,
 	pointer: str = "/data",
 ) -> UpsertResult:
-	authorize(resource, "update")
+	"""Update `doc` (the caller is authorized to update the resource) if any value differs."""
 	if not doc.has_permission("write"):
 		raise OperationNotPermitted(
 			_("You are not permitted to update {0} {1}").format(resource.doctype, doc.name)
