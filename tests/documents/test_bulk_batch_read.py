@@ -12,7 +12,6 @@ import frappe
 from integration_hub.documents.realtime_log import RealtimeLog, use_indexed_realtime_log
 from tests.factories import (
 	CategoryFactory,
-	HubResourceFactory,
 	HubSubscriptionFactory,
 	ItemFactory,
 	UserFactory,
@@ -20,10 +19,7 @@ from tests.factories import (
 )
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
 
-
-@pytest.fixture(autouse=True)
-def exposed_items():
-	return HubResourceFactory()
+pytestmark = pytest.mark.usefixtures("exposed_items")
 
 
 @pytest.fixture

@@ -18,10 +18,7 @@ from tests.factories import (
 )
 from tests.fixtures_doctypes import CATEGORY, EDITOR_ROLE, ITEM
 
-
-@pytest.fixture(autouse=True)
-def exposed_items():
-	return HubResourceFactory()
+pytestmark = pytest.mark.usefixtures("exposed_items")
 
 
 def test_a_new_key_twice_in_one_batch_is_created_once_then_updated(api):

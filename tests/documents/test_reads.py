@@ -6,7 +6,6 @@ import frappe
 
 from tests.factories import (
 	CategoryFactory,
-	HubResourceFactory,
 	ItemFactory,
 	UserFactory,
 	UserPermissionFactory,
@@ -14,11 +13,6 @@ from tests.factories import (
 from tests.fixtures_doctypes import AUDITOR_ROLE, EDITOR_ROLE, ITEM, READER_ROLE
 
 pytestmark = pytest.mark.usefixtures("exposed_items")
-
-
-@pytest.fixture
-def exposed_items():
-	return HubResourceFactory()
 
 
 @pytest.fixture

@@ -6,17 +6,13 @@ import frappe
 
 from tests.factories import (
 	CategoryFactory,
-	HubResourceFactory,
 	ItemFactory,
 	UserFactory,
 	UserPermissionFactory,
 )
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, READER_ROLE
 
-
-@pytest.fixture(autouse=True)
-def exposed_items():
-	return HubResourceFactory()
+pytestmark = pytest.mark.usefixtures("exposed_items")
 
 
 @pytest.fixture

@@ -202,12 +202,19 @@ def list_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 	return inputs, outputs
 
 
+def _name_or_key(doctypes: list[str]) -> dict:
+	"""The arguments that name one document: its doctype, and its name or its key."""
+	return {
+		"doctype": _doctype_argument(doctypes),
+		"name": {"type": "string", "description": "The document's name (its ID)"},
+		"key": {"type": "object", "description": "Or: the values of the resource's key fields"},
+	}
+
+
 def get_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 	inputs = _input_schema(
 		{
-			"doctype": _doctype_argument(doctypes),
-			"name": {"type": "string", "description": "The document's name (its ID)"},
-			"key": {"type": "object", "description": "Or: the values of the resource's key fields"},
+			**_name_or_key(doctypes),
 			"expand": EXPAND_SCHEMA,
 		},
 		["doctype"],
@@ -333,9 +340,7 @@ def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, di
 def delete_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 	inputs = _input_schema(
 		{
-			"doctype": _doctype_argument(doctypes),
-			"name": {"type": "string", "description": "The document's name (its ID)"},
-			"key": {"type": "object", "description": "Or: the values of the resource's key fields"},
+			**_name_or_key(doctypes),
 			"if_match": EXPECTED_VERSION_SCHEMA,
 			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
 		},
