@@ -1,5 +1,6 @@
 """What Pull and Push share: a run's pages, each written under savepoints and committed with its
-cursor and counters, and the failures that hold the cursor."""
+cursor and counters, and the failures that hold the cursor. The commits are the run's: a run is an
+edge (the RQ job, or `bench hub sync`) and these are the steps of its page loop (sync/run.py)."""
 
 from collections import Counter
 

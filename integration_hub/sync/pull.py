@@ -107,7 +107,7 @@ class Pull(PagedRun):
 		if local_modified is None:
 			return "skipped", DROP  # already gone here (or out of the job user's sight)
 		local = {"name": link.local_name, "modified": local_modified}
-		if self.conflicts.may_refuse(REMOTE) and self.conflicts.refuses(REMOTE, link, local, entry.modified):
+		if self.conflicts.refuses(REMOTE, link, local, entry.modified):  # the local version is read already
 			return "skipped", None
 		if self.job.on_remote_delete == "Disable":
 			result = upsert_record(
