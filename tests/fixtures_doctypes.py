@@ -18,6 +18,7 @@ ORDER_LINE = "Hub Test Order Line"
 EDITOR_ROLE = "Hub Test Editor"
 READER_ROLE = "Hub Test Reader"
 AUDITOR_ROLE = "Hub Test Auditor"
+OWNER_EDITOR_ROLE = "Hub Test Owner Editor"  # reads and writes only the items it owns
 # One DocType per naming rule that keys of `name` treat differently (documents/naming.py).
 NAMED_BY_RULE = {
 	"prompt": "Hub Test Prompt Named",
@@ -27,7 +28,8 @@ NAMED_BY_RULE = {
 }
 
 
-# Editors write permlevel 0, readers read it, auditors (and System Managers) read permlevel 1 too.
+# Editors write permlevel 0, readers read it, auditors (and System Managers) read permlevel 1 too;
+# owner editors read and write only their own (an `if_owner` rule).
 LEVELLED_PERMISSIONS = [
 	{"role": "System Manager", "permlevel": 0, "read": 1, "write": 1, "create": 1, "delete": 1},
 	{"role": "System Manager", "permlevel": 1, "read": 1, "write": 1},
@@ -35,6 +37,7 @@ LEVELLED_PERMISSIONS = [
 	{"role": READER_ROLE, "permlevel": 0, "read": 1},
 	{"role": AUDITOR_ROLE, "permlevel": 0, "read": 1},
 	{"role": AUDITOR_ROLE, "permlevel": 1, "read": 1},
+	{"role": OWNER_EDITOR_ROLE, "permlevel": 0, "read": 1, "write": 1, "create": 1, "if_owner": 1},
 ]
 
 
@@ -59,7 +62,7 @@ def expose_fully(doctype: str) -> None:
 
 
 def create_test_doctypes() -> None:
-	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE):
+	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE, OWNER_EDITOR_ROLE):
 		if not frappe.db.exists("Role", role):
 			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert()
 	for doctype in (ORDER, ORDER_LINE, CUSTOMER, ITEM, ITEM_ROW, CATEGORY, *NAMED_BY_RULE.values()):

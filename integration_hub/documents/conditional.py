@@ -17,6 +17,7 @@ import frappe
 from integration_hub.documents.expansion import expand_documents, parse_expand
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
+from integration_hub.documents.permissions import no_document_rules
 from integration_hub.documents.read import readable_document, resolve_name
 from integration_hub.documents.versions import document_version, matches_if_none_match, shape_versioned
 
@@ -66,9 +67,6 @@ def _listed_version(resource: Resource, policy: FieldPolicy, name: object, key: 
 
 
 def _listing_decides_reading(doctype: str) -> bool:
-	"""A document permission hook (`has_permission`), or User Permissions (checked on child rows too),
-	can refuse a document that its list shows: only without either does the list decide."""
-	from frappe.core.doctype.user_permission.user_permission import get_user_permissions
-
-	hooks = frappe.get_hooks("has_permission")
-	return not (hooks.get(doctype) or hooks.get("*")) and not get_user_permissions(frappe.session.user)
+	"""A document permission hook (`has_permission`), or User Permissions, can refuse a document that
+	its list shows: only without either does the list decide."""
+	return no_document_rules(doctype)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import frappe
 from frappe import _
 
+from integration_hub.documents.permissions import has_doctype_permission
 from integration_hub.exceptions import OperationNotPermitted, ResourceNotExposed
 from integration_hub.security.api_keys import require_scope
 
@@ -112,7 +113,7 @@ def _authorize(resource: Resource, operation: str) -> None:
 	require(resource, EXPOSURE_OPERATIONS.get(operation, operation))
 	require_scope(resource.doctype, operation)
 	ptype = PERMISSION_TYPES[operation]
-	if not frappe.has_permission(resource.doctype, ptype):
+	if not has_doctype_permission(resource.doctype, ptype):
 		raise OperationNotPermitted(_("You are not permitted to {0} {1}").format(_(ptype), resource.doctype))
 
 

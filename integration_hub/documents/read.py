@@ -6,6 +6,7 @@ from frappe import _
 
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import field_policy
+from integration_hub.documents.permissions import has_document_permission
 from integration_hub.exceptions import BadRequest, Conflict, NotFound
 
 
@@ -25,7 +26,7 @@ def resolve_document(resource: Resource, name: object, key: object):
 	caller cannot see it."""
 	found = _named(resource, name, key)
 	doc = existing_document(resource.doctype, found) if found else None
-	if doc is None or not frappe.has_permission(resource.doctype, "read", doc=doc):
+	if doc is None or not has_document_permission(doc, "read"):
 		raise _not_found(resource)
 	return doc
 

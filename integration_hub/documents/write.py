@@ -20,6 +20,7 @@ from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.key_locks import has_key, lock_keys, record_document, recorded_document
 from integration_hub.documents.naming import name_for_new_document
+from integration_hub.documents.permissions import has_document_permission
 from integration_hub.documents.read import existing_document, resolve_name
 from integration_hub.documents.validation import validate_record
 from integration_hub.documents.versions import (
@@ -146,7 +147,7 @@ def _locked_document_with_key(doctype: str, name: str | None, key: dict):
 
 def _check_readable(resource: Resource, doc, pointer: str) -> None:
 	"""A document with the caller's key that the caller may not read is never written: 403."""
-	if not frappe.has_permission(resource.doctype, "read", doc=doc):
+	if not has_document_permission(doc, "read"):
 		raise _hidden_conflict(resource, pointer)
 
 
@@ -181,7 +182,7 @@ def _update_document(
 	pointer: str = "/data",
 ) -> UpsertResult:
 	"""Update `doc` (the caller is authorized to update the resource) if any value differs."""
-	if not doc.has_permission("write"):
+	if not has_document_permission(doc, "write"):
 		raise OperationNotPermitted(
 			_("You are not permitted to update {0} {1}").format(resource.doctype, doc.name)
 		)

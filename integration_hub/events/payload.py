@@ -14,6 +14,7 @@ import frappe
 from frappe.utils.response import json_handler
 
 from integration_hub.documents.fields import FieldPolicy, doctype_field_policy, shape_document
+from integration_hub.documents.permissions import has_document_permission
 from integration_hub.events.subscriptions import Subscription
 from integration_hub.request_id import current as current_request_id
 
@@ -29,7 +30,7 @@ def event_type(doctype: str, action: str) -> str:
 def build_body(subscription: Subscription, doc, action: str, timestamp: datetime) -> str | None:
 	"""The JSON body of the event, or None when `run_as` may not read the document, or (for updates)
 	sees no change."""
-	if not frappe.has_permission(doc.doctype, "read", doc=doc, user=subscription.run_as):
+	if not has_document_permission(doc, "read", user=subscription.run_as):
 		return None
 	policy = doctype_field_policy(doc.doctype, subscription.run_as, subscription.allowlist)
 	obj = _stored_form(shape_document(doc, policy), policy)
