@@ -41,11 +41,13 @@ def lock_rows(names: list[str], reference_doctype: str | None = None) -> dict[st
 	return {name: held[name] for name in names}
 
 
-def read_shared(name: str) -> frappe._dict | None:
-	"""The row `name`, share-locked (others may read it too, none may change it) until the transaction
-	ends; None if there is no such row."""
+def read_shared(name: str, with_data: bool = True) -> frappe._dict | None:
+	"""The row `name` (`version`, `created`: its creation as text, and `data` unless not asked for),
+	share-locked (others may read it too, none may change it) until the transaction ends; None if there
+	is no such row."""
 	rows = frappe.db.sql(
-		"select name, reference_name, version, data from `tabHub Lock` where name = %s lock in share mode",
+		f"""select version, cast(creation as char) as created{", data" if with_data else ""}
+		from `tabHub Lock` where name = %s lock in share mode""",
 		(name,),
 		as_dict=True,
 	)

@@ -1,4 +1,8 @@
-"""Helpers for tests that look at the database from outside the test's own transaction."""
+"""Helpers for tests that look at the database: from outside the test's own transaction, or at the
+statements the code under test runs."""
+
+import contextlib
+from collections.abc import Iterator
 
 import frappe
 
@@ -21,3 +25,20 @@ def read_committed(query: str, values: tuple | dict = ()) -> list[tuple]:
 		return db.sql(query, values, as_list=True)
 	finally:
 		db.close()
+
+
+@contextlib.contextmanager
+def statements_run() -> Iterator[list[str]]:
+	"""The SQL statements run inside the block, lower-cased."""
+	statements: list[str] = []
+	real_sql = frappe.db.sql
+
+	def recording_sql(query, *args, **kwargs):
+		statements.append(str(query).strip().lower())
+		return real_sql(query, *args, **kwargs)
+
+	frappe.db.sql = recording_sql
+	try:
+		yield statements
+	finally:
+		del frappe.db.sql  # the instance attribute: back to the class's method

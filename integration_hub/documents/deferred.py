@@ -50,6 +50,11 @@ def defer(flush: Flush, row: object) -> bool:
 	return True
 
 
+def deferring_now() -> bool:
+	"""Whether the writes now are inside a `deferring()` block."""
+	return getattr(frappe.local, _ACTIVE, None) is not None
+
+
 @contextlib.contextmanager
 def deferring() -> Iterator[DeferredRows]:
 	"""Collect the bookkeeping rows of the writes inside, and write them when the block ends normally

@@ -20,9 +20,16 @@ from frappe import _
 from frappe.utils import convert_utc_to_system_timezone
 from frappe.utils.safe_exec import get_safe_globals
 
-from integration_hub.documents.deferred import defer
+from integration_hub.documents.deferred import defer, deferring_now
 from integration_hub.events.payload import build_body, event_type, test_body
-from integration_hub.events.subscriptions import Subscription, subscriptions_for
+from integration_hub.events.subscriptions import (
+	SUBSCRIPTIONS_LOCK,
+	Guess,
+	Subscription,
+	confirm_guess,
+	guessed_map,
+	subscriptions_for,
+)
 from integration_hub.exceptions import ConditionFailed
 from integration_hub.request_id import current as current_request_id
 
@@ -50,20 +57,48 @@ _PENDING = "integration_hub_deliveries_pending"
 def on_document_event(doc, method: str | None = None) -> None:
 	if frappe.flags.in_install or frappe.flags.in_migrate:
 		return
-	subscriptions = subscriptions_for(doc.doctype)
-	if not subscriptions:
-		return
 	action = _action(doc, method)
 	if not action:
 		return
 	moment = datetime.now(timezone.utc)
+	if _write_events_from_guess(doc, action, moment):
+		return
+	for event in _events(subscriptions_for(doc.doctype), doc, action, moment):
+		write_event(*event)
+
+
+def _events(subscriptions: list[Subscription], doc, action: str, moment: datetime) -> list[tuple]:
+	"""write_event's arguments for each subscription that wants this change and may see it."""
+	events = []
 	for subscription in subscriptions:
 		if subscription.wants(action) and _condition_holds(subscription, doc):
 			body = build_body(subscription, doc, action, moment)
 			if body is not None:
-				write_event(
-					subscription.name, event_type(doc.doctype, action), doc.doctype, doc.name, body, moment
-				)
+				type_ = event_type(doc.doctype, action)
+				events.append((subscription.name, type_, doc.doctype, doc.name, body, moment))
+	return events
+
+
+def _write_events_from_guess(doc, action: str, moment: datetime) -> bool:
+	"""A transaction's first event, decided by the map this process last read and written by one
+	statement that also confirms that map under its share lock (events/subscriptions.py): True when it
+	was, the map being current. False (nothing written) when there is nothing to guess from, the guess
+	sends nothing (the map must be read to know), or the map has changed since: then the caller reads it
+	and decides again. Inside a bulk call the events are written at its end, too late to confirm."""
+	guess = guessed_map()
+	if guess is None or not guess.mapping.get(doc.doctype) or deferring_now():
+		return False
+	try:
+		events = _events(guess.mapping[doc.doctype], doc, action, moment)
+	except ConditionFailed:
+		return False  # perhaps a subscription that is gone: the current map decides
+	if not events or not _insert_event_confirming(_event_row(*events[0]), guess):
+		return False
+	confirm_guess(guess)
+	_deliver_after_commit()
+	for event in events[1:]:
+		write_event(*event)
+	return True
 
 
 def _action(doc, method: str | None) -> str | None:
@@ -104,12 +139,29 @@ def write_event(
 	"""Insert the event and its delivery: one row of `tabHub Delivery` (Hub Event is a read-only view of
 	its event part), a plain insert of the hub's own bookkeeping without document hooks; inside a bulk
 	call (documents/deferred.py), with the call's other events when it ends. Returns the event id."""
+	row = _event_row(subscription, type_, reference_doctype, reference_name, body, moment)
+	if not defer(_insert_events, row):
+		_insert_events([row])
+	if deliver_after_commit:
+		_deliver_after_commit()
+	return row[2]
+
+
+def _event_row(
+	subscription: str,
+	type_: str,
+	reference_doctype: str | None,
+	reference_name: str | None,
+	body: str,
+	moment: datetime,
+) -> tuple:
+	"""(moment, user, event id, subscription, type, doctype, name, request id, body)"""
 	now = convert_utc_to_system_timezone(moment).replace(tzinfo=None)
-	event_id = new_event_id()
-	row = (
+	user = frappe.session.user
+	return (
 		now,
-		frappe.session.user,
-		event_id,
+		user,
+		new_event_id(),
 		subscription,
 		type_,
 		reference_doctype,
@@ -117,44 +169,43 @@ def write_event(
 		current_request_id(),
 		body,
 	)
-	if not defer(_insert_events, row):
-		_insert_events([row])
-	if deliver_after_commit:
-		_deliver_after_commit()
-	return event_id
+
+
+_DELIVERY_COLUMNS = """(name, creation, modified, owner, modified_by, event, subscription, event_type,
+	reference_doctype, reference_name, occurred_at, request_id, payload, status, attempt_count,
+	next_attempt_at)"""
+# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers order
+# deliveries.
+_DELIVERY_VALUES = (
+	"nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s"
+)
 
 
 def _insert_events(rows: list[tuple]) -> None:
-	"""Insert events (moment, user, event id, subscription, type, doctype, name, request id, body) in one
-	statement, in their order."""
+	"""Insert events (see _event_row) in one statement, in their order."""
 	frappe.db.sql(
-		# `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers
-		# order deliveries.
-		f"""insert into `tabHub Delivery`
-			(name, creation, modified, owner, modified_by, event, subscription, event_type,
-			reference_doctype, reference_name, occurred_at, request_id, payload, status, attempt_count,
-			next_attempt_at)
-		values {", ".join(["(nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s)"] * len(rows))}""",
-		[
-			value
-			for now, user, event_id, subscription, type_, doctype, name, request_id, body in rows
-			for value in (
-				now,
-				now,
-				user,
-				user,
-				event_id,
-				subscription,
-				type_,
-				doctype,
-				name,
-				now,
-				request_id,
-				body,
-				now,
-			)
-		],
+		f"insert into `tabHub Delivery` {_DELIVERY_COLUMNS} "
+		f"values {', '.join([f'({_DELIVERY_VALUES})'] * len(rows))}",
+		[value for row in rows for value in _delivery_values(row)],
 	)
+
+
+def _insert_event_confirming(row: tuple, guess: Guess) -> bool:
+	"""Insert the event only if the subscription map's row is still in the guessed state, share-locking
+	it as subscriptions.read_shared does (a locking read: the latest committed state); False when it is
+	not, and nothing was written."""
+	frappe.db.sql(
+		f"""insert into `tabHub Delivery` {_DELIVERY_COLUMNS}
+		select {_DELIVERY_VALUES} from `tabHub Lock`
+		where name = %s and version = %s and creation = %s lock in share mode""",
+		[*_delivery_values(row), SUBSCRIPTIONS_LOCK, guess.version, guess.created],
+	)
+	return frappe.db._cursor.rowcount == 1
+
+
+def _delivery_values(row: tuple) -> tuple:
+	now, user, event_id, subscription, type_, doctype, name, request_id, body = row
+	return (now, now, user, user, event_id, subscription, type_, doctype, name, now, request_id, body, now)
 
 
 def write_test_event(subscription: str) -> int:

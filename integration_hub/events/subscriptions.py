@@ -8,6 +8,13 @@ exclusively when it writes the new map, and holds it until it commits. So a chan
 locking read, which sees the latest committed version, returns the new map) or waits until the writer has
 committed. A cache of the map outside the database cannot give that: a process whose transaction began
 before a change reads the old subscriptions, and would cache them for everyone after the change.
+
+A process does remember the last map it read (committed, with its version), as a guess: the writer of
+a subscribed DocType shapes its event from the guess and writes it with one statement that also takes
+the share lock, and only if the row's version is still the guessed one (`guessed_map`,
+`confirm_guess`; events/outbox.py). Otherwise it reads the map as above and decides again. Either way
+the map is the latest committed one, read under the share lock, so the promise is the same; the
+subscribed write just spares the statement that reads the map.
 """
 
 import functools
@@ -27,6 +34,7 @@ EVENT_FLAGS = {
 	"cancelled": "send_on_cancel",
 }
 _TRANSACTION_MAP = "integration_hub_subscription_map"
+_last_read: dict[str, "Guess"] = {}  # site -> the map this process last read, committed
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,16 @@ class Subscription:
 		return action in self.events
 
 
+@dataclass(frozen=True)
+class Guess:
+	"""A committed map and what identifies its row's state: the version, and the row's creation as
+	text (a row made again starts its versions again)."""
+
+	version: int
+	created: str
+	mapping: dict[str, list[Subscription]]
+
+
 def subscriptions_for(doctype: str) -> list[Subscription]:
 	return _transaction_map().get(doctype, [])
 
@@ -49,12 +67,38 @@ def subscriptions_for(doctype: str) -> list[Subscription]:
 def _transaction_map() -> dict[str, list[Subscription]]:
 	mapping = getattr(frappe.local, _TRANSACTION_MAP, None)
 	if mapping is None:
-		row = read_shared(SUBSCRIPTIONS_LOCK)
-		if row is None:  # a site migrated before the row existed: compile it now
-			row = frappe._dict(data=rebuild_subscription_map())
-		mapping = _parse(row.data or "{}")
+		mapping = _current_map()
 		_remember_for_transaction(mapping)
 	return mapping
+
+
+def _current_map() -> dict[str, list[Subscription]]:
+	"""The latest committed map, share-locked: the one this process last read when the row's state is
+	still that one's (a short read), else read whole."""
+	guess = _last_read.get(frappe.local.site)
+	if guess is not None:
+		state = read_shared(SUBSCRIPTIONS_LOCK, with_data=False)
+		if state is not None and (state.version, state.created) == (guess.version, guess.created):
+			return guess.mapping
+	row = read_shared(SUBSCRIPTIONS_LOCK)
+	if row is None:  # a site migrated before the row existed: compile it now
+		return _parse(rebuild_subscription_map())
+	mapping = _parse(row.data or "{}")
+	_last_read[frappe.local.site] = Guess(row.version, row.created, mapping)
+	return mapping
+
+
+def guessed_map() -> Guess | None:
+	"""For a transaction that has not read the map: the one this process last read, to be confirmed by
+	`confirm_guess` (under the share lock) before anything is decided by it; else None."""
+	if getattr(frappe.local, _TRANSACTION_MAP, None) is not None:
+		return None
+	return _last_read.get(frappe.local.site)
+
+
+def confirm_guess(guess: Guess) -> None:
+	"""The guessed map was found current under the share lock: it is this transaction's map."""
+	_remember_for_transaction(guess.mapping)
 
 
 def _remember_for_transaction(mapping: dict[str, list[Subscription]]) -> None:

@@ -3,8 +3,6 @@ and a record is compared with its document in memory; the answers are those of r
 upserts, with Frappe's permissions decided per document, and the hub's own rows of the batch written
 once at its end (documents/deferred.py)."""
 
-import contextlib
-
 import pytest
 
 import frappe
@@ -18,6 +16,7 @@ from tests.factories import (
 	UserPermissionFactory,
 )
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.helpers import statements_run
 
 pytestmark = pytest.mark.usefixtures("exposed_items")
 
@@ -35,23 +34,6 @@ def bulk(api, records: list, **arguments) -> list[dict]:
 
 def statuses(results: list[dict]) -> list[str]:
 	return [result["status"] for result in results]
-
-
-@contextlib.contextmanager
-def statements_run():
-	"""The SQL statements run inside the block."""
-	statements: list[str] = []
-	real_sql = frappe.db.sql
-
-	def recording_sql(query, *args, **kwargs):
-		statements.append(str(query).strip().lower())
-		return real_sql(query, *args, **kwargs)
-
-	frappe.db.sql = recording_sql
-	try:
-		yield statements
-	finally:
-		del frappe.db.sql  # the instance attribute: back to the class's method
 
 
 def stored(name: str) -> dict:
@@ -224,6 +206,9 @@ def test_the_realtime_log_queues_each_message_once_in_order():
 	queued = len(log)
 	for name in ("a", "b", "a"):
 		frappe.publish_realtime("doc_update", {"name": name}, doctype=ITEM, docname=name, after_commit=True)
-	assert [params[1]["name"] for params in log[queued:]] == ["a", "b"]
+	for lines in ([1], [2], [1]):  # messages with nested values compare alike too
+		frappe.publish_realtime("doc_update", {"name": "c", "lines": lines}, doctype=ITEM, after_commit=True)
+	assert [params[1]["name"] for params in log[queued:]] == ["a", "b", "c", "c"]
+	assert [params[1].get("lines") for params in log[queued:]] == [None, None, [1], [2]]
 	use_indexed_realtime_log()  # again: the same log
 	assert frappe.local._realtime_log is log

@@ -19,6 +19,7 @@ from tests.factories import (
 	UserPermissionFactory,
 )
 from tests.fixtures_doctypes import AUDITOR_ROLE, ITEM, READER_ROLE
+from tests.helpers import statements_run
 
 # --- the outbox -------------------------------------------------------------------------------
 
@@ -178,6 +179,30 @@ def test_doctypes_without_subscriptions_write_nothing(subscription):
 	frappe.get_doc({"doctype": "ToDo", "description": "no one listens"}).insert()
 	assert frappe.db.count("Hub Delivery", {"reference_doctype": "ToDo"}) == 0
 	assert subscriptions_for("ToDo") == []
+
+
+def test_a_write_decides_by_the_map_last_read_only_while_it_is_current(committed, receiver):
+	first = committed.track(HubSubscriptionFactory(endpoint_url=receiver.url))
+	committed.commit()
+	committed.track(ItemFactory())  # its transaction reads the map: this process remembers it
+	committed.commit()
+
+	with statements_run() as statements:
+		guessed = committed.track(ItemFactory())
+	map_reads = [s for s in statements if s.startswith("select") and "`tabhub lock`" in s]
+	confirming = [s for s in statements if s.startswith("insert into `tabhub delivery`") and "lock in" in s]
+	assert map_reads == [] and len(confirming) == 1  # one statement wrote the event and took the lock
+	assert [d.reference_name for d in deliveries(first.name)][-1] == guessed.name
+	committed.commit()
+
+	# Changes committed since (one by another process, as far as this one's memory goes).
+	second = committed.track(HubSubscriptionFactory(endpoint_url=receiver.url))
+	frappe.get_doc("Hub Subscription", first.name).update({"enabled": 0}).save()
+	committed.commit()
+	after = committed.track(ItemFactory())
+
+	assert after.name not in [d.reference_name for d in deliveries(first.name)]
+	assert [d.reference_name for d in deliveries(second.name)] == [after.name]
 
 
 def test_the_subscription_map_does_not_outlive_a_rollback(receiver):
