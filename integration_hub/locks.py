@@ -11,6 +11,8 @@ row records is current when its lock is held.
 Nothing here commits: the lock lasts as long as the transaction of the edge that owns it.
 """
 
+import hashlib
+
 import frappe
 from frappe.utils import now_datetime
 
@@ -41,17 +43,29 @@ def lock_rows(names: list[str], reference_doctype: str | None = None) -> dict[st
 	return {name: held[name] for name in names}
 
 
-def read_shared(name: str, with_data: bool = True) -> frappe._dict | None:
-	"""The row `name` (`version`, `created`: its creation as text, and `data` unless not asked for),
-	share-locked (others may read it too, none may change it) until the transaction ends; None if there
-	is no such row."""
+def read_shared(name: str) -> frappe._dict | None:
+	"""The row `name`, share-locked (others may read it too, none may change it) until the transaction
+	ends; None if there is no such row."""
 	rows = frappe.db.sql(
-		f"""select version, cast(creation as char) as created{", data" if with_data else ""}
-		from `tabHub Lock` where name = %s lock in share mode""",
+		"select name, reference_name, version, data from `tabHub Lock` where name = %s lock in share mode",
 		(name,),
 		as_dict=True,
 	)
 	return rows[0] if rows else None
+
+
+def shared_digest(name: str) -> str | None:
+	"""The MD5 of the row's `data`, the row share-locked as by read_shared (a short read for a caller
+	that knows the data it expects); None if there is no such row."""
+	rows = frappe.db.sql(
+		"select md5(coalesce(data, '')) from `tabHub Lock` where name = %s lock in share mode", (name,)
+	)
+	return rows[0][0] if rows else None
+
+
+def data_digest(data: str | None) -> str:
+	"""The MD5 that MariaDB's md5(coalesce(data, '')) gives for this `data`."""
+	return hashlib.md5((data or "").encode(), usedforsecurity=False).hexdigest()
 
 
 def update_locked_row(name: str, **values) -> None:

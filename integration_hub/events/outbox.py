@@ -191,14 +191,14 @@ def _insert_events(rows: list[tuple]) -> None:
 
 
 def _insert_event_confirming(row: tuple, guess: Guess) -> bool:
-	"""Insert the event only if the subscription map's row is still in the guessed state, share-locking
-	it as subscriptions.read_shared does (a locking read: the latest committed state); False when it is
-	not, and nothing was written."""
+	"""Insert the event only if the subscription map's row still holds the guessed map, share-locking
+	it as locks.read_shared does (a locking read: the latest committed state); False when it does not,
+	and nothing was written."""
 	frappe.db.sql(
 		f"""insert into `tabHub Delivery` {_DELIVERY_COLUMNS}
 		select {_DELIVERY_VALUES} from `tabHub Lock`
-		where name = %s and version = %s and creation = %s lock in share mode""",
-		[*_delivery_values(row), SUBSCRIPTIONS_LOCK, guess.version, guess.created],
+		where name = %s and md5(coalesce(data, '')) = %s lock in share mode""",
+		[*_delivery_values(row), SUBSCRIPTIONS_LOCK, guess.digest],
 	)
 	return frappe.db._cursor.rowcount == 1
 

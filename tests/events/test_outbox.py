@@ -8,7 +8,11 @@ import pytest
 
 import frappe
 
-from integration_hub.events.subscriptions import subscriptions_for
+from integration_hub.events.subscriptions import (
+	SUBSCRIPTIONS_LOCK,
+	rebuild_subscription_map,
+	subscriptions_for,
+)
 from integration_hub.exceptions import ConditionFailed
 from tests.events.support import commit_and_deliver, deliveries
 from tests.factories import (
@@ -203,6 +207,23 @@ def test_a_write_decides_by_the_map_last_read_only_while_it_is_current(committed
 
 	assert after.name not in [d.reference_name for d in deliveries(first.name)]
 	assert [d.reference_name for d in deliveries(second.name)] == [after.name]
+
+
+def test_a_remembered_map_is_known_by_its_content_not_its_version(committed, receiver):
+	subscription = committed.track(HubSubscriptionFactory(endpoint_url=receiver.url))
+	committed.commit()
+	committed.track(ItemFactory())  # this process remembers the map with the subscription
+	committed.commit()
+	# As a restored backup would leave it: another map under the same version.
+	frappe.db.sql(
+		"""update `tabHub Lock` set data = '{"subscriptions":[]}' where name = %s""", SUBSCRIPTIONS_LOCK
+	)
+	committed.on_cleanup(rebuild_subscription_map)
+	committed.commit()
+
+	unsubscribed = committed.track(ItemFactory())
+
+	assert unsubscribed.name not in [d.reference_name for d in deliveries(subscription.name)]
 
 
 def test_the_subscription_map_does_not_outlive_a_rollback(receiver):
