@@ -29,7 +29,11 @@ doc_events = {
 		"on_update_after_submit": ["integration_hub.documents.changes.on_document_write", _OUTBOX],
 		"after_delete": ["integration_hub.documents.changes.on_document_delete", _OUTBOX],
 		"after_rename": ["integration_hub.documents.changes.on_document_rename"],
-	}
+	},
+	"User Permission": {
+		"on_update": ["integration_hub.documents.permissions.forget_decisions"],
+		"on_trash": ["integration_hub.documents.permissions.forget_decisions"],
+	},
 }
 
 # Frappe's own error pages become problem+json on the API's paths (JSON-RPC errors on the MCP path).

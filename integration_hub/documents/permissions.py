@@ -6,9 +6,16 @@ Frappe decides a document's permission from four things (frappe/permissions.py):
 owner matter), the user's User Permissions (matched against the document's links), and, only when
 those refuse, sharing. Where the DocType has no hook, the user has no User Permission and the roles
 grant the permission without an owner rule, every document of the DocType is granted alike: that is
-answered from Frappe's own per-request cache of role permissions (a few dictionary lookups), instead
-of Frappe's document check (which deep-copies those permissions each time, about 75 µs here). Every
-other case, and every refusal, is Frappe's own check.
+answered from Frappe's own per-request cache of role permissions, instead of Frappe's document check
+(which deep-copies those permissions each time, about 75 µs here). Every other case, and every
+refusal, is Frappe's own check.
+
+The decision for a DocType, permission type and user is remembered beside Frappe's cache of role
+permissions (`frappe.local.role_permissions`), so it is forgotten exactly when Frappe forgets those (a
+new request or job, another session user, `frappe.clear_cache` after a change of roles or DocType
+permissions), and also when a User Permission is saved or deleted in this process (`forget_decisions`).
+Another process's User Permission change reaches a running request as late as Frappe's own cached User
+Permissions do (frappe.local.cache): at its next request.
 """
 
 import frappe
@@ -51,8 +58,29 @@ def no_document_rules(doctype: str, user: str | None = None) -> bool:
 	)
 
 
+_DECISIONS = "integration_hub:granted_for_every_document"  # its key in frappe.local.role_permissions
+
+
+def forget_decisions(doc=None, method: str | None = None) -> None:
+	"""A User Permission changed: decide again (doc_events hook)."""
+	getattr(frappe.local, "role_permissions", {}).pop(_DECISIONS, None)
+
+
 def _granted_for_every_document(doctype: str, ptype: str, user: str) -> bool:
-	if ptype in _NOT_BY_ROLES_ALONE or not no_document_rules(doctype, user):
+	if ptype in _NOT_BY_ROLES_ALONE:
+		return False
+	cache = getattr(frappe.local, "role_permissions", None)
+	if cache is None:
+		return _decide_for_every_document(doctype, ptype, user)
+	decisions = cache.setdefault(_DECISIONS, {})
+	key = (doctype, ptype, user)
+	if key not in decisions:
+		decisions[key] = _decide_for_every_document(doctype, ptype, user)
+	return decisions[key]
+
+
+def _decide_for_every_document(doctype: str, ptype: str, user: str) -> bool:
+	if not no_document_rules(doctype, user):
 		return False
 	meta = frappe.get_meta(doctype)
 	if meta.istable:

@@ -66,6 +66,16 @@ def test_the_shortcut_is_taken_only_without_user_permissions(callers):
 	assert not no_document_rules(ITEM, users[3])  # restricted by a User Permission
 
 
+def test_a_user_permission_given_meanwhile_counts_at_once(callers):
+	users, items = callers
+	editor = users[1]
+	assert has_document_permission(items[1], "read", user=editor)  # decided, and remembered
+	UserPermissionFactory(user=editor, for_value=items[0].category)
+
+	assert not has_document_permission(items[1], "read", user=editor)
+	assert has_document_permission(items[0], "read", user=editor)
+
+
 def test_a_shared_document_is_readable_by_a_user_without_roles(callers):
 	users, items = callers
 	nobody = users[5]
