@@ -12,12 +12,14 @@ not after every commit (see `_enqueue_delivery`).
 import math
 import time
 from datetime import datetime, timezone
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import redis
 
 import frappe
 from frappe import _
-from frappe.utils import convert_utc_to_system_timezone
+from frappe.utils import get_system_timezone
 from frappe.utils.safe_exec import get_safe_globals
 
 from integration_hub.documents.deferred import defer, deferring_now
@@ -54,6 +56,18 @@ _marker_seen_at: dict[str, float] = {}  # site -> time.monotonic() when this pro
 _PENDING = "integration_hub_deliveries_pending"
 
 
+class Event(NamedTuple):
+	"""An event to write: what write_event records for one subscription."""
+
+	subscription: str
+	type: str
+	reference_doctype: str | None
+	reference_name: str | None
+	body: str
+	moment: datetime  # when it happened, in UTC
+	request_id: str | None
+
+
 def on_document_event(doc, method: str | None = None) -> None:
 	if frappe.flags.in_install or frappe.flags.in_migrate:
 		return
@@ -64,18 +78,21 @@ def on_document_event(doc, method: str | None = None) -> None:
 	if _write_events_from_guess(doc, action, moment):
 		return
 	for event in _events(subscriptions_for(doc.doctype), doc, action, moment):
-		write_event(*event)
+		write_event(event)
 
 
-def _events(subscriptions: list[Subscription], doc, action: str, moment: datetime) -> list[tuple]:
-	"""write_event's arguments for each subscription that wants this change and may see it."""
+def _events(subscriptions: list[Subscription], doc, action: str, moment: datetime) -> list[Event]:
+	"""The event of each subscription that wants this change and may see it."""
 	events = []
+	request_id = current_request_id()
 	for subscription in subscriptions:
 		if subscription.wants(action) and _condition_holds(subscription, doc):
-			body = build_body(subscription, doc, action, moment)
+			body = build_body(subscription, doc, action, moment, request_id)
 			if body is not None:
 				type_ = event_type(doc.doctype, action)
-				events.append((subscription.name, type_, doc.doctype, doc.name, body, moment))
+				events.append(
+					Event(subscription.name, type_, doc.doctype, doc.name, body, moment, request_id)
+				)
 	return events
 
 
@@ -92,12 +109,12 @@ def _write_events_from_guess(doc, action: str, moment: datetime) -> bool:
 		events = _events(guess.mapping[doc.doctype], doc, action, moment)
 	except ConditionFailed:
 		return False  # perhaps a subscription that is gone: the current map decides
-	if not events or not _insert_event_confirming(_event_row(*events[0]), guess):
+	if not events or not _insert_event_confirming(_delivery_values(events[0], new_event_id()), guess):
 		return False
 	confirm_guess(guess)
 	_deliver_after_commit()
 	for event in events[1:]:
-		write_event(*event)
+		write_event(event)
 	return True
 
 
@@ -127,48 +144,17 @@ def _condition_holds(subscription: Subscription, doc) -> bool:
 		)
 
 
-def write_event(
-	subscription: str,
-	type_: str,
-	reference_doctype: str | None,
-	reference_name: str | None,
-	body: str,
-	moment: datetime,
-	deliver_after_commit: bool = True,
-) -> str:
+def write_event(event: Event, deliver_after_commit: bool = True) -> str:
 	"""Insert the event and its delivery: one row of `tabHub Delivery` (Hub Event is a read-only view of
 	its event part), a plain insert of the hub's own bookkeeping without document hooks; inside a bulk
 	call (documents/deferred.py), with the call's other events when it ends. Returns the event id."""
-	row = _event_row(subscription, type_, reference_doctype, reference_name, body, moment)
-	if not defer(_insert_events, row):
-		_insert_events([row])
+	event_id = new_event_id()
+	values = _delivery_values(event, event_id)
+	if not defer(_insert_events, values):
+		_insert_events([values])
 	if deliver_after_commit:
 		_deliver_after_commit()
-	return row[2]
-
-
-def _event_row(
-	subscription: str,
-	type_: str,
-	reference_doctype: str | None,
-	reference_name: str | None,
-	body: str,
-	moment: datetime,
-) -> tuple:
-	"""(moment, user, event id, subscription, type, doctype, name, request id, body)"""
-	now = convert_utc_to_system_timezone(moment).replace(tzinfo=None)
-	user = frappe.session.user
-	return (
-		now,
-		user,
-		new_event_id(),
-		subscription,
-		type_,
-		reference_doctype,
-		reference_name,
-		current_request_id(),
-		body,
-	)
+	return event_id
 
 
 _DELIVERY_COLUMNS = """(name, creation, modified, owner, modified_by, event, subscription, event_type,
@@ -182,15 +168,15 @@ _DELIVERY_VALUES = (
 
 
 def _insert_events(rows: list[tuple]) -> None:
-	"""Insert events (see _event_row) in one statement, in their order."""
+	"""Insert events (each row its _delivery_values) in one statement, in their order."""
 	frappe.db.sql(
 		f"insert into `tabHub Delivery` {_DELIVERY_COLUMNS} "
 		f"values {', '.join([f'({_DELIVERY_VALUES})'] * len(rows))}",
-		[value for row in rows for value in _delivery_values(row)],
+		[value for row in rows for value in row],
 	)
 
 
-def _insert_event_confirming(row: tuple, guess: Guess) -> bool:
+def _insert_event_confirming(values: tuple, guess: Guess) -> bool:
 	"""Insert the event only if the subscription map's row still holds the guessed map, share-locking
 	it as locks.read_shared does (a locking read: the latest committed state); False when it does not,
 	and nothing was written."""
@@ -198,21 +184,42 @@ def _insert_event_confirming(row: tuple, guess: Guess) -> bool:
 		f"""insert into `tabHub Delivery` {_DELIVERY_COLUMNS}
 		select {_DELIVERY_VALUES} from `tabHub Lock`
 		where name = %s and md5(coalesce(data, '')) = %s lock in share mode""",
-		[*_delivery_values(row), SUBSCRIPTIONS_LOCK, guess.digest],
+		[*values, SUBSCRIPTIONS_LOCK, guess.digest],
 	)
 	return frappe.db._cursor.rowcount == 1
 
 
-def _delivery_values(row: tuple) -> tuple:
-	now, user, event_id, subscription, type_, doctype, name, request_id, body = row
-	return (now, now, user, user, event_id, subscription, type_, doctype, name, now, request_id, body, now)
+def _delivery_values(event: Event, event_id: str) -> tuple:
+	"""The values of _DELIVERY_VALUES' placeholders. The time (system time zone, naive, as Frappe stores
+	times) is passed as text, which MariaDB reads as it would the datetime: PyMySQL would format a
+	datetime parameter anew four times a row."""
+	now = str(event.moment.astimezone(ZoneInfo(get_system_timezone())).replace(tzinfo=None))
+	user = frappe.session.user
+	return (
+		now,
+		now,
+		user,
+		user,
+		event_id,
+		event.subscription,
+		event.type,
+		event.reference_doctype,
+		event.reference_name,
+		now,
+		event.request_id,
+		event.body,
+		now,
+	)
 
 
 def write_test_event(subscription: str) -> int:
 	"""A `hub.test` event for the subscription, to be sent by the caller; returns its delivery number."""
 	moment = datetime.now(timezone.utc)
-	body = test_body(subscription, moment)
-	event_id = write_event(subscription, "hub.test", None, None, body, moment, deliver_after_commit=False)
+	request_id = current_request_id()
+	body = test_body(subscription, moment, request_id)
+	event_id = write_event(
+		Event(subscription, "hub.test", None, None, body, moment, request_id), deliver_after_commit=False
+	)
 	return frappe.db.get_value("Hub Delivery", {"event": event_id})
 
 

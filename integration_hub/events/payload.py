@@ -16,7 +16,6 @@ from frappe.utils.response import json_handler
 from integration_hub.documents.fields import FieldPolicy, doctype_field_policy, shape_document
 from integration_hub.documents.permissions import has_document_permission
 from integration_hub.events.subscriptions import Subscription
-from integration_hub.request_id import current as current_request_id
 
 # Changed by every save: they alone do not make an update worth sending.
 VOLATILE_FIELDS = ("modified", "modified_by")
@@ -27,9 +26,11 @@ def event_type(doctype: str, action: str) -> str:
 	return f"{frappe.scrub(doctype)}.{action}"
 
 
-def build_body(subscription: Subscription, doc, action: str, timestamp: datetime) -> str | None:
-	"""The JSON body of the event, or None when `run_as` may not read the document, or (for updates)
-	sees no change."""
+def build_body(
+	subscription: Subscription, doc, action: str, timestamp: datetime, request_id: str | None
+) -> str | None:
+	"""The JSON body of the event (caused by the API call `request_id`, if any), or None when `run_as`
+	may not read the document, or (for updates) sees no change."""
 	if not has_document_permission(doc, "read", user=subscription.run_as):
 		return None
 	policy = doctype_field_policy(doc.doctype, subscription.run_as, subscription.allowlist)
@@ -54,30 +55,27 @@ def build_body(subscription: Subscription, doc, action: str, timestamp: datetime
 			"type": event_type(doc.doctype, action),
 			"timestamp": iso_timestamp(timestamp),
 			"data": data,
-			"request": caused_by(),
+			"request": {"id": request_id},
 		}
 	)
 
 
-def test_body(subscription_name: str, timestamp: datetime) -> str:
+def test_body(subscription_name: str, timestamp: datetime, request_id: str | None) -> str:
 	return dumps(
 		{
 			"type": "hub.test",
 			"timestamp": iso_timestamp(timestamp),
 			"data": {"subscription": subscription_name, "message": "Test event from integration_hub"},
-			"request": caused_by(),
+			"request": {"id": request_id},
 		}
 	)
 
 
-def caused_by() -> dict:
-	"""The API call that caused the event (as Stripe's events say): its X-Request-Id, or null for a
-	change made in the Desk, by a job or by a script."""
-	return {"id": current_request_id()}
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=json_handler)  # json.dumps would make one a call
 
 
 def dumps(payload: dict) -> str:
-	return json.dumps(payload, separators=(",", ":"), default=json_handler)
+	return _ENCODER.encode(payload)
 
 
 def iso_timestamp(moment: datetime) -> str:
