@@ -3,11 +3,20 @@ and a record is compared with its document in memory; the answers are those of r
 upserts, with Frappe's permissions decided per document, and the hub's own rows of the batch written
 once at its end (documents/deferred.py)."""
 
+import json
+import time
+
 import pytest
 
 import frappe
+from frappe.realtime import flush_realtime_log
+from frappe.utils.background_jobs import get_redis_connection_without_auth
 
-from integration_hub.documents.realtime_log import RealtimeLog, use_indexed_realtime_log
+from integration_hub.documents.realtime_log import (
+	RealtimeLog,
+	flush_in_one_round_trip,
+	use_indexed_realtime_log,
+)
 from tests.factories import (
 	CategoryFactory,
 	HubSubscriptionFactory,
@@ -212,3 +221,37 @@ def test_the_realtime_log_queues_each_message_once_in_order():
 	assert [params[1].get("lines") for params in log[queued:]] == [None, None, [1], [2]]
 	use_indexed_realtime_log()  # again: the same log
 	assert frappe.local._realtime_log is log
+
+
+def test_the_bulk_realtime_log_publishes_what_frappe_would_in_one_round_trip():
+	"""The same messages on Frappe's channel, in the same order and envelopes, as Frappe's own flush
+	publishes them; read back from the real Redis by a subscriber."""
+	marker = frappe.generate_hash(length=10)
+	messages = [("doc_update", {"name": f"{marker}-{n}"}, f"{marker}-{n}") for n in range(3)]
+	messages.append(("list_update", {"doctype": ITEM, "name": f"{marker}-0", "user": "a"}, None))
+	subscriber = get_redis_connection_without_auth().pubsub(ignore_subscribe_messages=True)
+	subscriber.subscribe("events")
+	try:
+		published = []
+		for flush, fresh_log in ((flush_in_one_round_trip, RealtimeLog), (flush_realtime_log, list)):
+			frappe.local._realtime_log = fresh_log()
+			for event, message, docname in messages:
+				frappe.publish_realtime(event, message, doctype=ITEM, docname=docname, after_commit=True)
+			flush()
+			assert not hasattr(frappe.local, "_realtime_log")
+			published.append(_events_with(subscriber, marker, len(messages)))
+	finally:
+		subscriber.close()
+	ours, frappes = published
+	assert ours == frappes
+	assert [json.loads(data)["message"]["name"] for data in ours] == [f"{marker}-{n}" for n in (0, 1, 2, 0)]
+
+
+def _events_with(subscriber, marker: str, count: int) -> list[str]:
+	"""The next `count` messages on the channel that carry `marker` (other processes publish there too)."""
+	found, deadline = [], time.monotonic() + 10
+	while len(found) < count and time.monotonic() < deadline:
+		message = subscriber.get_message(timeout=1)
+		if message and marker in message["data"].decode():
+			found.append(message["data"].decode())
+	return found
