@@ -6,6 +6,7 @@ by the caller's permissions; the caller's permissions are checked separately, on
 """
 
 import contextlib
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -164,6 +165,19 @@ def _enabled_resources() -> dict[str, Resource]:
 
 
 ENABLED_RESOURCES_CACHE_KEY = "integration_hub:enabled_resources_v2"
+
+
+def prefetch_enabled_resources(pipeline) -> None:
+	"""Queue the read of the cached map on a round trip to Redis that the request makes anyway
+	(security/limits.py: the rate-limit hit); its answer goes to keep_prefetched_resources."""
+	pipeline.get(frappe.cache.make_key(ENABLED_RESOURCES_CACHE_KEY))
+
+
+def keep_prefetched_resources(cached: bytes | None) -> None:
+	"""Keep the prefetched map for this request as frappe.cache.get_value keeps a value it reads (in
+	the request's local cache, unpickled), so that _enabled_resources finds it there."""
+	if cached is not None:
+		frappe.local.cache[frappe.cache.make_key(ENABLED_RESOURCES_CACHE_KEY)] = pickle.loads(cached)
 
 
 def clear_exposure_cache() -> None:

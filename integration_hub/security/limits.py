@@ -5,11 +5,15 @@ limit does nothing. Their errors reach the client as problem+json through `api/e
 """
 
 import json
+from contextlib import suppress
+
+import redis
 
 import frappe
 from frappe import _
 
-from integration_hub.exceptions import BadRequest, PayloadTooLarge
+from integration_hub.documents.exposure import keep_prefetched_resources, prefetch_enabled_resources
+from integration_hub.exceptions import BadRequest, PayloadTooLarge, RateLimited
 from integration_hub.json_text import max_json_depth, too_deep_problem
 from integration_hub.operations.activity import keep_site_awake
 from integration_hub.paths import api_endpoint_name
@@ -92,29 +96,58 @@ def _shape_problem(value: object, max_depth: int, max_string: int, depth: int = 
 
 
 def enforce_rate_limit() -> None:
-	"""auth_hooks entry, after authentication: one hit per API request, per key or per user."""
+	"""auth_hooks entry, after authentication: one hit per API request, per key or per user. The same
+	round trip to Redis claims the API-activity marker (note_api_activity) and reads the exposure map
+	the endpoint will ask for."""
 	if not is_api_request() or endpoint_name() in SELF_LIMITING_ENDPOINTS:
 		return
 	key = current_key()
+	if key is not None:
+		bucket, limit = f"key:{key.name}", key.rate_limit_per_minute or rate_limit.user_limit_per_minute()
+	elif frappe.session.user not in (None, "", "Guest"):
+		bucket, limit = f"user:{frappe.session.user}", rate_limit.user_limit_per_minute()
+	else:
+		return
 	try:
-		if key is not None:
-			rate_limit.hit(f"key:{key.name}", key.rate_limit_per_minute or rate_limit.user_limit_per_minute())
-		elif frappe.session.user not in (None, "", "Guest"):
-			rate_limit.hit(f"user:{frappe.session.user}", rate_limit.user_limit_per_minute())
+		answers = rate_limit.hit(bucket, limit, also=_with_the_hit)
 	except Exception as e:
+		if isinstance(e, RateLimited):
+			_release_activity_marker()  # claimed by a request that does nothing: the next one notes it
 		remember_and_raise(e)
+	if answers:  # none when Redis was unreachable
+		claimed, exposure_map = answers
+		frappe.local.flags[_ACTIVITY_CLAIMED] = claimed is True
+		keep_prefetched_resources(exposure_map)
+
+
+def _with_the_hit(pipeline) -> None:
+	_claim_activity_marker(pipeline)
+	prefetch_enabled_resources(pipeline)
 
 
 API_ACTIVITY_CACHE_KEY = "integration_hub:api_activity_noted"
+API_ACTIVITY_SECONDS = 600  # API traffic is noted at most this often (keep_site_awake: once an hour)
+_ACTIVITY_CLAIMED = "integration_hub_api_activity_claimed"
+
+
+def _claim_activity_marker(pipeline) -> None:
+	pipeline.set(frappe.cache.make_key(API_ACTIVITY_CACHE_KEY), 1, nx=True, ex=API_ACTIVITY_SECONDS)
+
+
+def _release_activity_marker() -> None:
+	with suppress(redis.exceptions.RedisError, OSError):
+		frappe.cache.delete(frappe.cache.make_key(API_ACTIVITY_CACHE_KEY))
 
 
 def note_api_activity() -> None:
 	"""auth_hooks entry: authenticated API traffic is site activity, so that Frappe does not treat an
-	API-only hub as dormant and slow its scheduler (sync, deliveries) to once a day."""
-	if not is_api_request() or frappe.session.user in (None, "", "Guest"):
+	API-only hub as dormant and slow its scheduler (sync, deliveries) to once a day. The request that
+	claimed the marker (enforce_rate_limit, every API_ACTIVITY_SECONDS) records it."""
+	if not frappe.local.flags.pop(_ACTIVITY_CLAIMED, False):
 		return
-	if frappe.cache.get_value(API_ACTIVITY_CACHE_KEY):
-		return
-	if keep_site_awake(subject=_("Integration hub: API traffic")):
-		frappe.db.commit()  # an auth hook runs before the endpoint: this commits nothing else
-	frappe.cache.set_value(API_ACTIVITY_CACHE_KEY, 1, expires_in_sec=600)
+	try:
+		if keep_site_awake(subject=_("Integration hub: API traffic")):
+			frappe.db.commit()  # an auth hook runs before the endpoint: this commits nothing else
+	except Exception:
+		_release_activity_marker()  # not recorded: the next request claims it again
+		raise

@@ -8,8 +8,10 @@ than the limit between them.
 import math
 import time
 import uuid
+from collections.abc import Callable
 
 import redis
+from redis.client import Pipeline
 
 import frappe
 from frappe import _
@@ -32,30 +34,39 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 """
 
 
-def hit(bucket: str, limit_per_minute: int) -> None:
-	"""Count one request in `bucket`; RateLimited (429, with Retry-After) once over the limit."""
-	if limit_per_minute <= 0:
-		return
-	key = frappe.cache.make_key(f"integration_hub:rate:{bucket}")
-	try:
-		wait_ms = frappe.cache.eval(
+def hit(bucket: str, limit_per_minute: int, also: Callable[[Pipeline], object] | None = None) -> list:
+	"""Count one request in `bucket`; RateLimited (429, with Retry-After) once over the limit.
+	`also(pipeline)` queues other commands to send in the same round trip to Redis: their answers are
+	returned (an empty list when Redis is unreachable)."""
+	pipeline = frappe.cache.pipeline(transaction=False)
+	counted = limit_per_minute > 0
+	if counted:
+		key = frappe.cache.make_key(f"integration_hub:rate:{bucket}")
+		pipeline.eval(
 			SLIDING_WINDOW, 1, key, int(time.time() * 1000), WINDOW_MS, limit_per_minute, uuid.uuid4().hex
 		)
+	if also is not None:
+		also(pipeline)
+	try:
+		answers = pipeline.execute()
 	except (redis.exceptions.RedisError, OSError):
 		# Without Redis no limit can be counted; refusing every request would turn a cache outage into
 		# an outage of the hub, whose writes and events do not need Redis.
 		frappe.logger("integration_hub").warning(
 			"Rate limit not counted: Redis is unreachable", exc_info=True
 		)
-		return
-	if wait_ms:
-		retry_after = math.ceil(int(wait_ms) / 1000)
-		raise RateLimited(
-			_("Rate limit of {0} requests a minute reached; retry in {1} seconds").format(
-				limit_per_minute, retry_after
-			),
-			retry_after=retry_after,
-		)
+		return []
+	if counted:
+		wait_ms, *answers = answers
+		if wait_ms:
+			retry_after = math.ceil(int(wait_ms) / 1000)
+			raise RateLimited(
+				_("Rate limit of {0} requests a minute reached; retry in {1} seconds").format(
+					limit_per_minute, retry_after
+				),
+				retry_after=retry_after,
+			)
+	return answers
 
 
 def user_limit_per_minute() -> int:

@@ -111,6 +111,22 @@ def test_revocation_and_expiry_take_effect_on_the_next_request(keyed):
 	assert client.get(f"{API}.ping").status_code == 200
 
 
+def test_a_resource_withdrawn_or_restored_counts_on_the_next_request(keyed):
+	"""A request reads the exposure map in its rate-limit round trip to Redis (security/limits.py):
+	a change of the Hub Resource still counts from the next request on."""
+	client, params = keyed.client, {"doctype": ITEM, "name": keyed.existing.name}
+	assert client.get(f"{API}.get_document", params=params).status_code == 200
+	for enabled, status in ((0, 404), (1, 200)):
+		resource = frappe.get_doc("Hub Resource", ITEM)
+		resource.enabled = enabled
+		resource.save()
+		keyed.committed.commit()
+		response = client.get(f"{API}.get_document", params=params)
+		assert response.status_code == status, response.text
+		if status == 404:
+			problem(response, 404, "RESOURCE_NOT_EXPOSED")
+
+
 def test_a_wrong_secret_or_unknown_key_is_401(keyed):
 	prefix = keyed.key.prefix
 	for token in (f"ihk_{prefix}_wrong-secret", "ihk_000000000000_secret", f"ihk_{prefix}_", "ihk_"):
