@@ -18,7 +18,7 @@ from integration_hub.documents.expansion import expand_documents, parse_expand
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.permissions import no_document_rules
-from integration_hub.documents.read import readable_document, resolve_name
+from integration_hub.documents.read import resolve_document, resolve_name
 from integration_hub.documents.versions import document_version, matches_if_none_match, shape_versioned
 
 
@@ -38,7 +38,7 @@ def read_document(
 		version = _listed_version(resource, policy, name, key)
 		if version is not None and matches_if_none_match(if_none_match, version):
 			return Read(version, None)
-	doc = readable_document(resource, name, key)
+	doc = resolve_document(resource, name, key)  # authorized above
 	version = document_version(resource.doctype, doc.name, doc.modified, policy)
 	if not tree:
 		if matches_if_none_match(if_none_match, version):

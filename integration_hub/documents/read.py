@@ -4,7 +4,7 @@ not exist and for one the caller may not read alike."""
 import frappe
 from frappe import _
 
-from integration_hub.documents.exposure import Resource, authorize
+from integration_hub.documents.exposure import Resource
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.permissions import has_document_permission
 from integration_hub.exceptions import BadRequest, Conflict, NotFound
@@ -66,9 +66,3 @@ def existing_document(doctype: str, name: str, for_update: bool = False):
 
 def _not_found(resource: Resource) -> NotFound:
 	return NotFound(_("No {0} matches; it does not exist or you may not see it").format(resource.doctype))
-
-
-def readable_document(resource: Resource, name: object = None, key: object = None):
-	"""The document a read names, loaded once and checked against the caller's read permission."""
-	authorize(resource, "read")
-	return resolve_document(resource, name, key)
