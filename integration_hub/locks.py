@@ -26,17 +26,14 @@ def lock_rows(names: list[str], reference_doctype: str | None = None) -> dict[st
 	wanted = sorted(set(names) - held.keys())
 	if wanted:
 		now, user = now_datetime(), frappe.session.user
-		frappe.db.sql(
-			# On a duplicate name the row is locked exclusively, as an UPDATE would lock it.
+		for row in frappe.db.sql(
+			# On a duplicate name the row is locked exclusively, as an UPDATE would lock it, and RETURNING
+			# answers its current values (a new row's are the ones inserted): one statement, in name order.
 			f"""insert into `tabHub Lock` (name, creation, modified, owner, modified_by, reference_doctype, version)
 			values {", ".join(["(%s, %s, %s, %s, %s, %s, 0)"] * len(wanted))}
-			on duplicate key update name = name""",
+			on duplicate key update name = name
+			returning name, reference_name, version, data""",
 			[value for name in wanted for value in (name, now, now, user, user, reference_doctype)],
-		)
-		for row in frappe.db.sql(
-			"""select name, reference_name, version, data from `tabHub Lock`
-			where name in %s order by name for update""",
-			(tuple(wanted),),
 			as_dict=True,
 		):
 			held[row.name] = row
