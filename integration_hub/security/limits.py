@@ -5,6 +5,7 @@ limit does nothing. Their errors reach the client as problem+json through `api/e
 """
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
 
 import redis
@@ -109,20 +110,23 @@ def enforce_rate_limit() -> None:
 	else:
 		return
 	try:
-		answers = rate_limit.hit(bucket, limit, also=_with_the_hit)
+		rate_limit.hit(bucket, limit, also=_with_the_hit)
 	except Exception as e:
-		if isinstance(e, RateLimited):
+		if isinstance(e, RateLimited) and frappe.local.flags.pop(_ACTIVITY_CLAIMED, False):
 			_release_activity_marker()  # claimed by a request that does nothing: the next one notes it
 		remember_and_raise(e)
-	if answers:  # none when Redis was unreachable
-		claimed, exposure_map = answers
-		frappe.local.flags[_ACTIVITY_CLAIMED] = claimed is True
-		keep_prefetched_resources(exposure_map)
 
 
-def _with_the_hit(pipeline) -> None:
+def _with_the_hit(pipeline) -> Callable[[list], None]:
 	_claim_activity_marker(pipeline)
 	prefetch_enabled_resources(pipeline)
+	return _take_answers
+
+
+def _take_answers(answers: list) -> None:
+	claimed, exposure_map = answers
+	frappe.local.flags[_ACTIVITY_CLAIMED] = claimed is True
+	keep_prefetched_resources(exposure_map)
 
 
 API_ACTIVITY_CACHE_KEY = "integration_hub:api_activity_noted"

@@ -34,10 +34,14 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 """
 
 
-def hit(bucket: str, limit_per_minute: int, also: Callable[[Pipeline], object] | None = None) -> list:
+def hit(
+	bucket: str,
+	limit_per_minute: int,
+	also: Callable[[Pipeline], Callable[[list], None]] | None = None,
+) -> None:
 	"""Count one request in `bucket`; RateLimited (429, with Retry-After) once over the limit.
-	`also(pipeline)` queues other commands to send in the same round trip to Redis: their answers are
-	returned (an empty list when Redis is unreachable)."""
+	`also(pipeline)` queues other commands to send in the same round trip to Redis and returns what
+	takes their answers (before any RateLimited; not called when Redis is unreachable)."""
 	pipeline = frappe.cache.pipeline(transaction=False)
 	counted = limit_per_minute > 0
 	if counted:
@@ -45,8 +49,7 @@ def hit(bucket: str, limit_per_minute: int, also: Callable[[Pipeline], object] |
 		pipeline.eval(
 			SLIDING_WINDOW, 1, key, int(time.time() * 1000), WINDOW_MS, limit_per_minute, uuid.uuid4().hex
 		)
-	if also is not None:
-		also(pipeline)
+	take_answers = also(pipeline) if also is not None else None
 	try:
 		answers = pipeline.execute()
 	except (redis.exceptions.RedisError, OSError):
@@ -55,18 +58,18 @@ def hit(bucket: str, limit_per_minute: int, also: Callable[[Pipeline], object] |
 		frappe.logger("integration_hub").warning(
 			"Rate limit not counted: Redis is unreachable", exc_info=True
 		)
-		return []
-	if counted:
-		wait_ms, *answers = answers
-		if wait_ms:
-			retry_after = math.ceil(int(wait_ms) / 1000)
-			raise RateLimited(
-				_("Rate limit of {0} requests a minute reached; retry in {1} seconds").format(
-					limit_per_minute, retry_after
-				),
-				retry_after=retry_after,
-			)
-	return answers
+		return
+	wait_ms = answers.pop(0) if counted else 0
+	if take_answers is not None:
+		take_answers(answers)
+	if wait_ms:
+		retry_after = math.ceil(int(wait_ms) / 1000)
+		raise RateLimited(
+			_("Rate limit of {0} requests a minute reached; retry in {1} seconds").format(
+				limit_per_minute, retry_after
+			),
+			retry_after=retry_after,
+		)
 
 
 def user_limit_per_minute() -> int:

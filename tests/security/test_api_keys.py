@@ -226,6 +226,23 @@ def test_api_traffic_keeps_an_api_only_site_awake(keyed):
 	assert read_committed("select count(*) from `tabActivity Log`")[0][0] == 1
 
 
+def test_a_refused_request_gives_back_only_the_activity_claim_it_made(keyed):
+	"""The marker is claimed in the rate-limit round trip: a request refused with 429 after claiming it
+	gives it back (the next request notes the traffic); one that found it claimed leaves it."""
+	from integration_hub.security.limits import API_ACTIVITY_CACHE_KEY
+
+	marker = frappe.cache.make_key(API_ACTIVITY_CACHE_KEY)
+	frappe.db.set_value("Hub API Key", keyed.key.name, "rate_limit_per_minute", 1)
+	keyed.committed.commit()
+	assert keyed.client.get(f"{API}.ping").status_code == 200  # the minute's one request
+	frappe.cache.set(marker, 1, ex=600)
+	problem(keyed.client.get(f"{API}.ping"), 429, "RATE_LIMITED")
+	assert frappe.cache.get(marker), "a refused request that did not claim the marker leaves it"
+	frappe.cache.delete(marker)
+	problem(keyed.client.get(f"{API}.ping"), 429, "RATE_LIMITED")
+	assert not frappe.cache.get(marker), "a refused request that claimed the marker gives it back"
+
+
 def test_the_changes_scope_opens_the_change_feed(keyed):
 	frappe.db.set_value("Hub API Key Scope", {"parent": keyed.key.name}, "allow_changes", 1)
 	keyed.committed.commit()
