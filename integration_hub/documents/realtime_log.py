@@ -11,7 +11,8 @@ a set of what it holds: the same messages are queued once each, in the same orde
 After the commit Frappe publishes each message with a round trip of its own to Redis
 (`flush_realtime_log`): two a document, a tenth of a bulk call's time again. A log this module
 created is flushed by `flush_in_one_round_trip` instead: the same messages, in the same order, to the
-same channel, in one pipeline. On rollback it is cleared as Frappe's is.
+same channel, in one pipeline, as compact JSON (frappe.as_json indents, which makes Python's json
+encode in pure Python: 35 µs a message against 10 here). On rollback it is cleared as Frappe's is.
 """
 
 import json
@@ -22,6 +23,8 @@ import redis
 import frappe
 from frappe.realtime import clear_realtime_log
 from frappe.utils.background_jobs import get_redis_connection_without_auth
+
+from integration_hub.json_text import dumps
 
 _LOG = "_realtime_log"  # frappe.realtime's name for it
 
@@ -61,14 +64,15 @@ def use_indexed_realtime_log() -> None:
 def flush_in_one_round_trip() -> None:
 	"""frappe.realtime.flush_realtime_log with one pipeline for every message: each still its own
 	PUBLISH on Frappe's channel, in the envelope of frappe.realtime.emit_via_redis (whose connection
-	and error handling it shares)."""
+	and error handling it shares), without its indentation."""
 	log = getattr(frappe.local, _LOG, None) or []
 	try:
 		with suppress(redis.exceptions.ConnectionError):
 			pipeline = get_redis_connection_without_auth().pipeline(transaction=False)
+			site = frappe.local.site
 			for event, message, room in log:
-				envelope = {"event": event, "message": message, "room": room, "namespace": frappe.local.site}
-				pipeline.publish("events", frappe.as_json(envelope))
+				envelope = {"event": event, "message": message, "room": room, "namespace": site}
+				pipeline.publish("events", dumps(envelope))
 			pipeline.execute()
 	finally:
 		clear_realtime_log()

@@ -11,11 +11,11 @@ import json
 from datetime import datetime
 
 import frappe
-from frappe.utils.response import json_handler
 
 from integration_hub.documents.fields import FieldPolicy, doctype_field_policy, shape_document
 from integration_hub.documents.permissions import has_document_permission
 from integration_hub.events.subscriptions import Subscription
+from integration_hub.json_text import dumps
 
 # Changed by every save: they alone do not make an update worth sending.
 VOLATILE_FIELDS = ("modified", "modified_by")
@@ -71,13 +71,6 @@ def test_body(subscription_name: str, timestamp: datetime, request_id: str | Non
 	)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=json_handler)  # json.dumps would make one a call
-
-
-def dumps(payload: dict) -> str:
-	return _ENCODER.encode(payload)
-
-
 def iso_timestamp(moment: datetime) -> str:
 	"""A UTC datetime as ISO 8601 with a `Z`."""
 	return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
@@ -96,4 +89,4 @@ def _stored_form(shaped: dict, policy: FieldPolicy) -> dict:
 
 def _plain(value: dict) -> dict:
 	# The JSON view of the values (dates as strings, decimals as numbers), so before/after compare alike.
-	return json.loads(frappe.as_json(value, indent=None))
+	return json.loads(dumps(value))
