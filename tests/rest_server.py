@@ -41,6 +41,7 @@ class RestServer:
 	def __init__(self) -> None:
 		self.catalog = Catalog()
 		self.requests: list[str] = []
+		self.request_ids: list[str | None] = []  # each request's X-Request-Id
 		self.hold_at: int | None = None  # the request number (1-based) to hold
 		self.held = threading.Event()
 		self.release = threading.Event()
@@ -65,6 +66,7 @@ class RestServer:
 
 			def do_GET(self) -> None:
 				server.requests.append(self.path)
+				server.request_ids.append(self.headers.get("X-Request-Id"))
 				if server.hold_at is not None and len(server.requests) == server.hold_at:
 					server.held.set()
 					server.release.wait(HOLD_TIMEOUT_SECONDS)

@@ -3,6 +3,8 @@
 A mapped endpoint writes each record through the upsert engine (`documents/write.py`), so Frappe's
 permissions, the `unchanged` no-op and outbound events apply as to any API write. A handler endpoint
 calls the app's registered handler. One attempt is one savepoint: a failure leaves no partial write.
+What it writes carries the request id `inbound-event:<name>` (request_id.py), so the Hub Changes and
+outbound Hub Events it caused lead back to the event.
 
 A failure is retried after 1 min, 5 min, 30 min and 2 h (the scheduler's sweep, in jobs.py, enqueues due retries),
 then the event is `Failed`. Failures no retry can fix (a permission, a record that does not map or
@@ -22,6 +24,7 @@ from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationF
 from integration_hub.inbound import ENDPOINT, EVENT, handlers
 from integration_hub.inbound.jobs import enqueue_processing
 from integration_hub.mapping.field_maps import FieldMap, get_path, mapped_resource
+from integration_hub.request_id import carried
 from integration_hub.security.run_as import running_as
 
 RETRY_DELAYS = (60, 5 * 60, 30 * 60, 2 * 3600)  # after the 1st, 2nd, 3rd and 4th failed attempt
@@ -46,7 +49,10 @@ def process_event(inbound_event: str) -> None:
 	attempts = (event.attempts or 0) + 1
 	frappe.db.savepoint(SAVEPOINT)
 	try:
-		with running_as(config.run_as, _("inbound endpoint {0}").format(config.name)):
+		with (
+			running_as(config.run_as, _("inbound endpoint {0}").format(config.name)),
+			carried(f"inbound-event:{event.name}"),  # on every change and event the processing causes
+		):
 			result = apply(config, event)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)

@@ -18,6 +18,7 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from integration_hub.exceptions import problem_from_exception
+from integration_hub.request_id import carried
 from integration_hub.security.run_as import running_as
 from integration_hub.sync import state
 from integration_hub.sync.clients.base import RemoteError
@@ -53,7 +54,10 @@ def _run_locked(job_name: str, trigger: str, on_progress: ProgressCallback | Non
 	commit()
 	client = None
 	try:
-		with running_as(job.run_as, _("sync job {0}").format(job.name)):
+		with (
+			running_as(job.run_as, _("sync job {0}").format(job.name)),
+			carried(f"sync-run:{run.name}"),  # on every change, event and remote call the run causes
+		):
 			client = build_client(frappe.get_doc("Hub Connection", job.connection))
 			direction = Pull if job.direction == "Pull" else Push
 			direction(job, run, client).execute()

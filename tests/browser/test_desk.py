@@ -15,6 +15,7 @@ from tests.browser.conftest import Desk, wait_for
 from tests.events.support import Receiver
 from tests.factories import (
 	HubConnectionFactory,
+	HubResourceFactory,
 	HubSubscriptionFactory,
 	HubSyncJobFactory,
 )
@@ -298,6 +299,7 @@ def test_test_a_connection_and_run_a_sync_job_now(desk: Desk, committed, desk_si
 				field_map=[("sku", "code", "", "", 1), ("label", "title", "", "", 0)],
 			)
 		)
+		committed.track(HubResourceFactory())  # items exposed: the run's writes enter the change feed
 		committed.commit()
 		committed.on_cleanup(lambda: frappe.db.delete(ITEM, {"code": ["like", f"{prefix}%"]}))
 		committed.on_cleanup(lambda: frappe.db.delete("Hub Sync Link", {"connection": connection.name}))
@@ -333,6 +335,20 @@ def test_test_a_connection_and_run_a_sync_job_now(desk: Desk, committed, desk_si
 		desk.wait_until_idle()
 		assert page.locator('[data-fieldname="created_count"] .control-value').inner_text().strip() == "3"
 		desk.screenshot("sync-run")
+
+		run_name = page.url.rstrip("/").rsplit("/", 1)[-1]
+		desk.action("Changes", "What It Caused")
+		page.wait_for_url("**/app/hub-change?request_id=sync-run*")
+		desk.wait_until_idle()
+		page.locator(".list-count", has_text="3 of 3").wait_for()
+		listed = page.locator(".list-row-container .list-subject a[data-name]")
+		assert sorted(listed.all_inner_texts()) == sorted(
+			str(seq)
+			for [seq] in read_committed(
+				"select name from `tabHub Change` where request_id = %s", (f"sync-run:{run_name}",)
+			)
+		)
+		desk.screenshot("sync-run-changes")
 
 
 def run_worker_once() -> None:

@@ -15,7 +15,7 @@ from frappe.utils import add_to_date, now_datetime
 
 from integration_hub.exceptions import InvalidFieldMap, InvalidInboundEndpoint
 from integration_hub.inbound import handlers, jobs
-from tests.factories import HubInboundEndpointFactory, UserFactory
+from tests.factories import HubInboundEndpointFactory, HubResourceFactory, UserFactory
 
 EVENT = "Hub Inbound Event"
 ITEM = "Hub Test Item"
@@ -167,6 +167,25 @@ def test_a_signed_event_creates_then_updates_the_mapped_document_as_run_as(
 	item.reload()
 	assert (item.title, item.modified_by) == ("Second title", editor)
 	assert frappe.db.count(ITEM, {"code": code}) == 1
+
+
+def test_what_an_event_writes_carries_its_name_as_request_id(
+	committed, post, make_endpoint, run_background_jobs
+):
+	committed.track(HubResourceFactory())  # items exposed: their writes enter the change feed
+	endpoint, code = make_endpoint("Standard Webhooks"), fresh_code()  # commits both
+	body = body_for("Standard Webhooks", "evt-trace-" + code, code, "Traced")
+	response = post(
+		endpoint, body, signed("Standard Webhooks", endpoint.flags.plain_secret, body, "evt-trace-" + code)
+	)
+	assert response.status_code == 202, response.text
+
+	assert run_background_jobs() >= 1
+	[event] = events_of(endpoint)
+	assert event.status == "Processed", event.error
+	item = frappe.db.get_value(ITEM, {"code": code})
+	changes = frappe.get_all("Hub Change", filters={"docname": item}, pluck="request_id")
+	assert changes == [f"inbound-event:{event.name}"]
 
 
 def test_stored_headers_carry_no_signature_or_secret(http, post, make_endpoint):

@@ -14,7 +14,13 @@ from integration_hub.mapping.field_maps import FieldMap
 from integration_hub.sync import state
 from integration_hub.sync.pages import job_resource
 from integration_hub.sync.run import run_job
-from tests.factories import CategoryFactory, HubConnectionFactory, HubSyncJobFactory, UserFactory
+from tests.factories import (
+	CategoryFactory,
+	HubConnectionFactory,
+	HubResourceFactory,
+	HubSyncJobFactory,
+	UserFactory,
+)
 from tests.fixtures_doctypes import ITEM, READER_ROLE
 from tests.rest_server import TOKEN, rest_server
 from tests.sync.support import (
@@ -113,6 +119,23 @@ def test_first_run_copies_everything_and_the_second_only_what_changed(rest, pref
 	assert rest.requests[0] == "/v1/items?limit=2&after=5", "the second run starts where the first one ended"
 	assert local_items(prefix)[f"{prefix}002"].title == "WIDGET TWO"
 	assert saved_cursor(job.name) == {"kind": "rest", "cursor": 7}
+
+
+def test_a_run_names_itself_to_the_remote_and_on_the_changes_it_makes(rest, prefix, category):
+	HubResourceFactory()  # items exposed: their writes enter the change feed
+	add_records(rest, prefix, category, range(1, 4))
+	job = rest_job(rest)
+	rest.request_ids.clear()
+
+	first = run(job.name)
+
+	assert first.status == "Succeeded", first.error
+	request_id = f"sync-run:{first.name}"
+	assert rest.request_ids and set(rest.request_ids) == {request_id}
+	names = [frappe.db.get_value(ITEM, {"code": code}) for code in local_items(prefix)]
+	changes = frappe.get_all("Hub Change", filters={"docname": ["in", names]}, pluck="request_id")
+	assert changes == [request_id] * 3
+	assert frappe.local.flags.get("integration_hub_request_id") is None, "the run's id ends with it"
 
 
 def test_two_remote_records_with_one_key_in_a_page_write_one_local_document(rest, prefix, category):

@@ -131,3 +131,19 @@ integration_hub.desk.show_delivery_outcome = function (title, result) {
 			.join("")}</table>`,
 	});
 };
+
+// "What It Caused": the Hub Changes and Hub Events that carry a request id (integration_hub/request_id.py),
+// e.g. `sync-run:<name>` on a Hub Sync Run, `inbound-event:<name>` on a Hub Inbound Event.
+integration_hub.desk.add_caused_buttons = function (frm, request_id) {
+	const group = __("What It Caused");
+	frm.add_custom_button(
+		__("Changes"),
+		() => frappe.set_route("List", "Hub Change", { request_id }),
+		group
+	);
+	frm.add_custom_button(
+		__("Events"),
+		() => frappe.set_route("List", "Hub Event", { request_id }),
+		group
+	);
+};

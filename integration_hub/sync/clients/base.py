@@ -9,6 +9,8 @@ import frappe
 from frappe import _
 
 from integration_hub.http_client import outbound_session
+from integration_hub.request_id import HEADER as REQUEST_ID_HEADER
+from integration_hub.request_id import current as current_request_id
 
 MAX_ERROR_TEXT = 1000
 
@@ -50,6 +52,8 @@ def connection_session(connection) -> requests.Session:
 	"""An outbound session carrying the connection's credentials, timeout and TLS setting."""
 	session = outbound_session(timeout=connection.timeout_seconds, verify=bool(connection.verify_tls))
 	session.headers["Accept"] = "application/json"
+	if request_id := current_request_id():  # a sync run's: the remote's logs and change feed name it
+		session.headers[REQUEST_ID_HEADER] = request_id
 	if connection.auth_type == "Token":
 		secret = connection.get_password("api_secret", raise_exception=False)
 		session.headers["Authorization"] = f"token {connection.api_key}:{secret}"

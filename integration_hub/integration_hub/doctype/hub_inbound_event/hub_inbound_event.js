@@ -1,6 +1,8 @@
 // Copyright (c) 2026, integration_hub contributors and contributors
 // For license information, please see license.txt
 
+{% include "integration_hub/public/js/hub_desk.js" %}
+
 frappe.ui.form.on("Hub Inbound Event", {
 	refresh(frm) {
 		if (frm.is_new()) return;
@@ -12,5 +14,7 @@ frappe.ui.form.on("Hub Inbound Event", {
 					frm.reload_doc();
 				});
 		});
+		// What processing it wrote carries its request id (inbound/processing.py).
+		integration_hub.desk.add_caused_buttons(frm, `inbound-event:${frm.doc.name}`);
 	},
 });
