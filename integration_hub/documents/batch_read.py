@@ -70,19 +70,13 @@ def look_up_batch(resource: Resource, keys: dict[int, dict], key_fields: tuple[s
 				lookup.found[index] = documents[name]
 		elif (
 			fieldname not in (None, "name")
-			and index not in recorded
+			# No document recorded on the key's row, or the one recorded is gone (the read above is a
+			# locking read: gone as last committed), and no other document has the key's value.
+			and (index not in recorded or recorded[index] not in documents)
 			and comparable(key[fieldname]) not in by_value
 		):
 			lookup.new.add(index)
 	return lookup
-
-
-def _is_new(key: dict, fieldname: str | None, by_value: dict[str, list[str]]) -> bool:
-	"""No document has the key's value of its one unique field (the primary key, a document's name, is
-	left to the lookup: the naming rules decide what a new name may be)."""
-	if fieldname in (None, "name") or not isinstance(key[fieldname], str):
-		return False
-	return comparable(key[fieldname]) not in by_value
 
 
 def _signature(key: dict) -> tuple[str, ...]:

@@ -111,9 +111,10 @@ def _is_key_value(value: object) -> bool:
 
 
 def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> set[int]:
-	"""Indexes of the records whose key no document has yet, with one query for the batch; only for a
-	single key field with a unique index. The query answers existence only, whoever may see the
-	documents: a record whose key exists, visible to the caller or not, takes the full lookup."""
+	"""Indexes of the records whose key no document has yet, with one query for the batch (and one for
+	the documents recorded on their keys' rows, if any); only for a single key field with a unique
+	index. The queries answer existence only, whoever may see the documents: a record whose key
+	exists, visible to the caller or not, takes the full lookup."""
 	fieldname = single_key_field(resource, key_fields)
 	if not fieldname:
 		return set()
@@ -124,12 +125,16 @@ def records_with_new_keys(resource: Resource, records: list, key_fields: tuple[s
 	}
 	taken = names_by_key_value(resource.doctype, fieldname, list(keys.values()))
 	# A key another writer created after this transaction began is not in `taken` (its snapshot) but is
-	# recorded on the key's lock row: not new either.
-	return {
-		index
-		for index, key in keys.items()
-		if comparable(key) not in taken and not recorded_document(resource.doctype, {fieldname: key})
+	# recorded on the key's lock row: not new either, unless the document recorded there is gone (a
+	# key deleted and written again). That is asked of this transaction's snapshot too, in one query:
+	# a document created and recorded by a writer that committed since is guessed gone, and its
+	# record's insert, refused by the unique index, falls back to the lookup (upsert_guessed).
+	untaken = {index: key for index, key in keys.items() if comparable(key) not in taken}
+	recorded = {
+		index: recorded_document(resource.doctype, {fieldname: key}) for index, key in untaken.items()
 	}
+	existing = names_by_key_value(resource.doctype, "name", [name for name in recorded.values() if name])
+	return {index for index, name in recorded.items() if not name or comparable(name) not in existing}
 
 
 class RecordSavepoint:

@@ -206,6 +206,24 @@ def test_created_documents_are_recorded_on_their_keys(api):
 	assert (again["status"], again["name"]) == ("updated", created["name"])
 
 
+def test_keys_whose_documents_were_deleted_are_created_again_from_the_batchs_reads(api):
+	created = bulk(api, [{"code": f"BR-GONE-{i}", "title": "first"} for i in range(5)])
+	for result in created:  # the keys' lock rows still record these documents
+		frappe.delete_doc(ITEM, result["name"])
+
+	with statements_run() as statements:
+		again = bulk(api, [{"code": f"BR-GONE-{i}", "title": "again"} for i in range(5)])
+
+	assert set(statuses(again)) == {"created"}
+	assert not {r["name"] for r in again} & {r["name"] for r in created}
+	assert [frappe.db.get_value(ITEM, r["name"], "title") for r in again] == ["again"] * 5
+	# The recorded documents are read once for the batch and found gone: no per-record lookup of them.
+	item_reads = [s for s in statements if s.startswith("select") and "from `tabhub test item`" in s]
+	assert len(item_reads) == 2, item_reads  # the recorded documents; the keys' values
+	(recorded,) = bulk(api, [{"code": "BR-GONE-0", "title": "found"}])
+	assert (recorded["status"], recorded["name"]) == ("updated", again[0]["name"])
+
+
 # --- Frappe's realtime log ------------------------------------------------------------------------
 
 

@@ -156,6 +156,23 @@ def test_two_remote_records_with_one_key_in_a_page_write_one_local_document(rest
 	assert titles == {f"{prefix}SAME": "THE LATER ONE"}
 
 
+def test_a_page_guesses_new_the_keys_whose_recorded_documents_were_deleted(rest, prefix, category):
+	add_records(rest, prefix, category, range(1, 4))
+	job = rest_job(rest, batch_size=10)
+	assert run(job.name).created_count == 3
+	resource = job_resource(job, FieldMap.from_rows(job.field_map))
+	keys = [{"code": code} for code in local_items(prefix)]
+	frappe.delete_doc(ITEM, frappe.db.get_value(ITEM, keys[0]))  # its key's lock row still records it
+
+	assert records_with_new_keys(resource, keys, ("code",)) == {0}
+
+	frappe.db.delete("Hub Sync Link", {"connection": job.connection})
+	state.save_cursor(job.name, None)
+	second = run(job.name)
+	assert (second.created_count, second.unchanged_count) == (1, 2), second.record_errors
+	assert len(local_items(prefix)) == 3
+
+
 def test_the_field_map_transforms_each_value(rest, prefix, category):
 	add_records(rest, prefix, category, [1], stock="42", updated="2026-03-01T10:00:00+00:00")
 	job = rest_job(rest)
