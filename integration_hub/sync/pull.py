@@ -11,6 +11,9 @@ from frappe import _
 from frappe.utils import get_datetime
 
 from integration_hub.documents.bulk import lock_batch_keys, records_with_new_keys, upsert_guessed
+from integration_hub.documents.deferred import deferring
+from integration_hub.documents.exposure import authorizations_remembered
+from integration_hub.documents.realtime_log import use_indexed_realtime_log
 from integration_hub.documents.write import delete_record, find_by_key, upsert_record
 from integration_hub.exceptions import MappingError
 from integration_hub.sync import state
@@ -40,6 +43,10 @@ class Pull(PagedRun):
 			reading = page.next_state
 
 	def write_page(self, entries) -> tuple[Counter, list[dict], bool]:
+		"""Write a page as a bulk call writes its records (documents/bulk.py): the keys locked and looked
+		up at once, each record in a savepoint of its own (set again for each, released once), the
+		hub's own rows (change feed, key records, events) written once at the end of the page, the
+		authorizations answered once."""
 		counts, errors, holds = Counter(records_read=len(entries)), [], False
 		connection, doctype = self.job.connection, self.job.local_doctype
 		links = state.links_by_remote(connection, doctype, [entry.remote_name for entry in entries])
@@ -47,25 +54,32 @@ class Pull(PagedRun):
 		lock_batch_keys(self.resource, mapped, self.resource.key_fields)
 		known_new = records_with_new_keys(self.resource, mapped, self.resource.key_fields)
 		changed, dropped = {}, []
-		for index, entry in enumerate(entries):
-			frappe.db.savepoint(SAVEPOINT)
-			try:
-				status, link = self.apply(
-					entry, links.get(entry.remote_name), index in known_new, mapped[index]
-				)
-			except Exception as e:
-				frappe.db.rollback(save_point=SAVEPOINT)
-				data = entry.data if entry.op == "upsert" else {"op": entry.op, "name": entry.remote_name}
-				holds = self.fail_record(counts, errors, entry.remote_name or _("(no id)"), data, e) or holds
-				continue
+		use_indexed_realtime_log()
+		with authorizations_remembered(), deferring() as deferred:
+			for index, entry in enumerate(entries):
+				mark = deferred.mark()
+				frappe.db.savepoint(SAVEPOINT)
+				try:
+					status, link = self.apply(
+						entry, links.get(entry.remote_name), index in known_new, mapped[index]
+					)
+				except Exception as e:
+					frappe.db.rollback(save_point=SAVEPOINT)
+					deferred.discard_since(mark)
+					data = entry.data if entry.op == "upsert" else {"op": entry.op, "name": entry.remote_name}
+					holds = (
+						self.fail_record(counts, errors, entry.remote_name or _("(no id)"), data, e) or holds
+					)
+					continue
+				self.failures.resolve(entry.remote_name)
+				counts[COUNT_OF[status]] += 1
+				if link is DROP:
+					dropped.append(entry.remote_name)
+					changed.pop(entry.remote_name, None)
+				elif link is not None and link != links.get(entry.remote_name):
+					changed[entry.remote_name] = link
+		if entries:
 			frappe.db.release_savepoint(SAVEPOINT)
-			self.failures.resolve(entry.remote_name)
-			counts[COUNT_OF[status]] += 1
-			if link is DROP:
-				dropped.append(entry.remote_name)
-				changed.pop(entry.remote_name, None)
-			elif link is not None and link != links.get(entry.remote_name):
-				changed[entry.remote_name] = link
 		state.save_links(connection, doctype, list(changed.values()))
 		state.drop_links(connection, doctype, dropped)
 		return counts, errors, holds

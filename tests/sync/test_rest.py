@@ -9,6 +9,7 @@ import frappe
 from frappe.utils import get_system_timezone
 
 from integration_hub.documents.bulk import records_with_new_keys
+from integration_hub.documents.key_locks import recorded_document
 from integration_hub.http_client import ALLOW_PRIVATE_ENDPOINTS
 from integration_hub.mapping.field_maps import FieldMap
 from integration_hub.sync import state
@@ -18,6 +19,7 @@ from tests.factories import (
 	CategoryFactory,
 	HubConnectionFactory,
 	HubResourceFactory,
+	HubSubscriptionFactory,
 	HubSyncJobFactory,
 	UserFactory,
 )
@@ -171,6 +173,47 @@ def test_a_page_guesses_new_the_keys_whose_recorded_documents_were_deleted(rest,
 	second = run(job.name)
 	assert (second.created_count, second.unchanged_count) == (1, 2), second.record_errors
 	assert len(local_items(prefix)) == 3
+
+
+def test_a_record_failing_after_its_write_leaves_no_change_event_or_key_record(rest, prefix, category):
+	"""A page's change-feed rows, key records and events are written once at its end; a record rolled
+	back to its savepoint takes its own with it."""
+	HubResourceFactory()  # items exposed: their writes enter the change feed
+	subscription = HubSubscriptionFactory(condition="1 / (doc.qty - 5) != 0")  # raises for qty 5
+	add_records(rest, prefix, category, [1, 2, 5, 6])  # stock (qty) = the record's id
+	job = rest_job(rest, batch_size=10)
+
+	first = run(job.name)
+
+	assert (first.created_count, first.failed_count) == (3, 1), first.record_errors
+	names = {row.code: frappe.db.get_value(ITEM, {"code": code}) for code, row in local_items(prefix).items()}
+	assert sorted(names) == [f"{prefix}001", f"{prefix}002", f"{prefix}006"]
+	assert recorded_document(ITEM, {"code": f"{prefix}005"}) is None  # failed in after_insert
+	assert recorded_document(ITEM, {"code": f"{prefix}001"}) == names[f"{prefix}001"]
+
+	rest.catalog.put(1, stock="5")  # fails in on_update, after its change-feed row
+	rest.catalog.put(2, stock="7")
+	second = run(job.name)
+
+	assert (second.updated_count, second.failed_count) == (1, 2), second.record_errors
+	for sync_run, written in (
+		(first, [f"{prefix}001", f"{prefix}002", f"{prefix}006"]),
+		(second, [f"{prefix}002"]),
+	):
+		changed = frappe.get_all(
+			"Hub Change", filters={"request_id": f"sync-run:{sync_run.name}"}, pluck="docname"
+		)
+		assert sorted(changed) == sorted(names[code] for code in written), sync_run.name
+	sent = frappe.get_all(
+		"Hub Delivery",
+		filters={"subscription": subscription.name},
+		fields=["reference_name", "event_type"],
+		order_by="name asc",
+	)
+	assert [(d.reference_name, d.event_type.rsplit(".", 1)[1]) for d in sent] == [
+		*((names[code], "created") for code in (f"{prefix}001", f"{prefix}002", f"{prefix}006")),
+		(names[f"{prefix}002"], "updated"),
+	]
 
 
 def test_the_field_map_transforms_each_value(rest, prefix, category):
