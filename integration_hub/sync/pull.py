@@ -111,7 +111,7 @@ class Pull(PagedRun):
 		known_new = known_new and not local  # found after all: update it without a failed insert first
 		result = upsert_guessed(self.resource, values, self.resource.key_fields, known_new, SAVEPOINT)
 		return result.status, state.SyncLink(
-			entry.remote_name, result.name, get_datetime(result.doc["modified"]), entry.modified
+			entry.remote_name, result.name, get_datetime(result.document.modified), entry.modified
 		)
 
 	def apply_deletion(self, entry, link: state.SyncLink | None):
@@ -130,7 +130,7 @@ class Pull(PagedRun):
 				("name",),
 			)
 			return "deleted", state.SyncLink(
-				entry.remote_name, result.name, get_datetime(result.doc["modified"]), entry.modified
+				entry.remote_name, result.name, get_datetime(result.document.modified), entry.modified
 			)
 		delete_record(self.resource, name=link.local_name)
 		return "deleted", DROP
