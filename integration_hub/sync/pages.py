@@ -10,6 +10,7 @@ from frappe.utils import cint
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT
 from integration_hub.exceptions import problem_from_exception
 from integration_hub.mapping.field_maps import FieldMap, mapped_resource
+from integration_hub.request_id import labelled
 from integration_hub.sync import state
 from integration_hub.sync.conflicts import ConflictPolicy
 from integration_hub.sync.run_log import RunLog
@@ -94,7 +95,7 @@ class PagedRun:
 				" (" + ", ".join(f"{e.get('pointer')}: {e.get('detail')}" for e in problem.errors[:10]) + ")"
 			)
 		if problem.status >= 500:
-			frappe.log_error(title=f"integration_hub sync job {self.job.name}: record {key}")
+			frappe.log_error(title=labelled(f"integration_hub sync job {self.job.name}: record {key}"))
 		counts["failed_count"] += 1
 		errors.append({"record": key, "error": detail, "code": problem.code})
 		return self.failures.record(self.run.name, key, data, detail)

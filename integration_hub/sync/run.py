@@ -18,7 +18,7 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from integration_hub.exceptions import problem_from_exception
-from integration_hub.request_id import carried
+from integration_hub.request_id import carried, labelled
 from integration_hub.security.run_as import running_as
 from integration_hub.sync import state
 from integration_hub.sync.clients.base import RemoteError
@@ -53,24 +53,23 @@ def _run_locked(job_name: str, trigger: str, on_progress: ProgressCallback | Non
 	run = RunLog.start(job, trigger, on_progress)
 	commit()
 	client = None
-	try:
-		with (
-			running_as(job.run_as, _("sync job {0}").format(job.name)),
-			carried(f"sync-run:{run.name}"),  # on every change, event and remote call the run causes
-		):
-			client = build_client(frappe.get_doc("Hub Connection", job.connection))
-			direction = Pull if job.direction == "Pull" else Push
-			direction(job, run, client).execute()
-	except Exception as e:
-		rollback_page()
-		problem = problem_from_exception(e)
-		if problem.status >= 500 and not isinstance(e, RemoteError):
-			frappe.log_error(title=f"integration_hub sync job {job.name} failed")
-		run.fail(str(e) if isinstance(e, RemoteError | frappe.ValidationError) else problem.detail)
-	finally:
-		if client is not None:
-			client.close()
-		frappe.local.message_log = []
+	# The run's id is on every change, event, Error Log and remote call it causes (request_id.py).
+	with carried(f"sync-run:{run.name}"):
+		try:
+			with running_as(job.run_as, _("sync job {0}").format(job.name)):
+				client = build_client(frappe.get_doc("Hub Connection", job.connection))
+				direction = Pull if job.direction == "Pull" else Push
+				direction(job, run, client).execute()
+		except Exception as e:
+			rollback_page()
+			problem = problem_from_exception(e)
+			if problem.status >= 500 and not isinstance(e, RemoteError):
+				frappe.log_error(title=labelled(f"integration_hub sync job {job.name} failed"))
+			run.fail(str(e) if isinstance(e, RemoteError | frappe.ValidationError) else problem.detail)
+		finally:
+			if client is not None:
+				client.close()
+			frappe.local.message_log = []
 	run.finish()
 	frappe.db.commit()
 	run.publish_finished()
