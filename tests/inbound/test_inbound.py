@@ -15,7 +15,12 @@ from frappe.utils import add_to_date, now_datetime
 
 from integration_hub.exceptions import InvalidFieldMap, InvalidInboundEndpoint
 from integration_hub.inbound import handlers, jobs
-from tests.factories import HubInboundEndpointFactory, HubResourceFactory, UserFactory
+from tests.factories import (
+	HubInboundEndpointFactory,
+	HubResourceFactory,
+	HubSubscriptionFactory,
+	UserFactory,
+)
 
 EVENT = "Hub Inbound Event"
 ITEM = "Hub Test Item"
@@ -186,6 +191,47 @@ def test_what_an_event_writes_carries_its_name_as_request_id(
 	item = frappe.db.get_value(ITEM, {"code": code})
 	changes = frappe.get_all("Hub Change", filters={"docname": item}, pluck="request_id")
 	assert changes == [f"inbound-event:{event.name}"]
+
+
+def test_an_event_of_several_records_writes_all_of_them_or_none(
+	committed, post, make_endpoint, run_background_jobs
+):
+	committed.track(HubResourceFactory())  # items exposed: their writes enter the change feed
+	subscription = committed.track(HubSubscriptionFactory(condition="1 / (doc.qty - 5) != 0"))  # raises at 5
+	committed.on_cleanup(lambda: frappe.db.delete("Hub Delivery", {"subscription": subscription.name}))
+	endpoint = make_endpoint("Standard Webhooks")  # commits them all: the web server must not wait for them
+	codes = [fresh_code() for _ in range(3)]
+
+	def send(event_id: str, quantities: list[int]):
+		records = [
+			{"code": code, "title": "One of several", "qty": qty}
+			for code, qty in zip(codes, quantities, strict=True)
+		]
+		body = json.dumps(records).encode()
+		secret = endpoint.flags.plain_secret
+		assert post(endpoint, body, signed("Standard Webhooks", secret, body, event_id)).status_code == 202
+		assert run_background_jobs() >= 1
+		return events_of(endpoint)[-1]
+
+	def written(event) -> tuple[list, list, int]:
+		names = frappe.get_all(ITEM, filters={"code": ["in", codes]}, pluck="name")
+		changes = frappe.get_all(
+			"Hub Change", filters={"request_id": f"inbound-event:{event.name}"}, pluck="docname"
+		)
+		return (
+			sorted(names),
+			sorted(changes),
+			frappe.db.count("Hub Delivery", {"subscription": subscription.name}),
+		)
+
+	failed = send("several-1-" + codes[0], [1, 5, 2])  # the second record's event condition raises
+	assert failed.status != "Processed" and "condition" in failed.error
+	assert written(failed) == ([], [], 0)
+
+	processed = send("several-2-" + codes[0], [1, 2, 3])
+	assert processed.status == "Processed", processed.error
+	names, changes, deliveries = written(processed)
+	assert len(names) == 3 and changes == names and deliveries == 3
 
 
 def test_stored_headers_carry_no_signature_or_secret(http, post, make_endpoint):
