@@ -18,6 +18,9 @@ upserts would give. The hub's own rows for the batch (key records, change feed, 
 once at its end (documents/deferred.py).
 """
 
+import contextlib
+from collections.abc import Iterator
+
 import frappe
 from frappe import _
 
@@ -61,19 +64,17 @@ def bulk_upsert(
 			),
 			[{"pointer": "/records"}],
 		)
-	use_indexed_realtime_log()  # Frappe's check for repeated Desk messages is quadratic in documents
-	with authorizations_remembered():
-		if mode == "create":  # natural keys given are locked as a batch, sorted, as an upsert batch's
-			lock_batch_keys(resource, records, resource.key_fields)
-			lookup = None
-		else:
-			lookup = look_up_batch(resource, batch_keys(records, key_fields), key_fields)
-		savepoint = RecordSavepoint()
-		with deferring() as deferred:
-			results = [
-				_upsert_in_savepoint(resource, record, key_fields, index, lookup, deferred, savepoint, mode)
-				for index, record in enumerate(records)
-			]
+	if mode == "create":  # natural keys given are locked as a batch, sorted, as an upsert batch's
+		lock_batch_keys(resource, records, resource.key_fields)
+		lookup = None
+	else:
+		lookup = look_up_batch(resource, batch_keys(records, key_fields), key_fields)
+	savepoint = RecordSavepoint()
+	with writing_batch() as deferred:
+		results = [
+			_upsert_in_savepoint(resource, record, key_fields, index, lookup, deferred, savepoint, mode)
+			for index, record in enumerate(records)
+		]
 	savepoint.release()
 	failed = [result for result in results if result["status"] == "failed"]
 	if atomic and failed:
@@ -86,6 +87,17 @@ def bulk_upsert(
 			],
 		)
 	return results
+
+
+@contextlib.contextmanager
+def writing_batch() -> Iterator[DeferredRows]:
+	"""How the hub writes a batch of records (a bulk call, a sync page, an inbound event): each
+	operation's authorization answered once (the caller's roles and scopes do not change meanwhile), the
+	hub's own rows written once at the end (documents/deferred.py), and Frappe's after-commit Desk
+	messages kept in an indexed log (its check for repeats is quadratic in documents)."""
+	use_indexed_realtime_log()
+	with authorizations_remembered(), deferring() as deferred:
+		yield deferred
 
 
 def lock_batch_keys(resource: Resource, records: list, key_fields: tuple[str, ...]) -> None:
@@ -141,7 +153,8 @@ class RecordSavepoint:
 	"""One savepoint name, set again for each record that may write (which replaces the previous one):
 	one statement per such record, none for an unchanged one, and one release after the batch."""
 
-	def __init__(self) -> None:
+	def __init__(self, name: str = SAVEPOINT) -> None:
+		self.name = name
 		self.is_set = False  # for the current record
 		self.used = False
 
@@ -149,16 +162,16 @@ class RecordSavepoint:
 		self.is_set = False
 
 	def set(self) -> None:
-		frappe.db.savepoint(SAVEPOINT)
+		frappe.db.savepoint(self.name)
 		self.is_set = self.used = True
 
 	def roll_back(self) -> None:
 		if self.is_set:
-			frappe.db.rollback(save_point=SAVEPOINT)
+			frappe.db.rollback(save_point=self.name)
 
 	def release(self) -> None:
 		if self.used:
-			frappe.db.release_savepoint(SAVEPOINT)
+			frappe.db.release_savepoint(self.name)
 
 
 def _upsert_in_savepoint(

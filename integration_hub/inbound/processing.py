@@ -17,9 +17,8 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
-from integration_hub.documents.bulk import lock_batch_keys
-from integration_hub.documents.deferred import deferring
-from integration_hub.documents.exposure import BATCH_SIZE_LIMIT, authorizations_remembered
+from integration_hub.documents.bulk import lock_batch_keys, writing_batch
+from integration_hub.documents.exposure import BATCH_SIZE_LIMIT
 from integration_hub.documents.write import upsert_record
 from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationFailed
 from integration_hub.inbound import ENDPOINT, EVENT, handlers
@@ -89,9 +88,9 @@ def map_records(config, payload: object) -> str:
 	local_records = [fieldmap.to_local(record) for record in records]
 	lock_batch_keys(resource, local_records, resource.key_fields)
 	lines = []
-	# As a bulk call writes its records (documents/deferred.py): the hub's own rows once at the end,
-	# the authorizations answered once. The attempt is one savepoint: a failure leaves none of them.
-	with authorizations_remembered(), deferring():
+	# As a bulk call writes its records (documents/bulk.py): the hub's own rows once at the end. The
+	# attempt is one savepoint: a failure leaves none of them.
+	with writing_batch():
 		for index, record in enumerate(local_records):
 			result = upsert_record(resource, record, resource.key_fields, f"/records/{index}")
 			lines.append(f"{result.status} {resource.doctype} {result.name}")

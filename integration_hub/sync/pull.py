@@ -6,14 +6,16 @@ either."""
 
 from collections import Counter
 
-import frappe
 from frappe import _
 from frappe.utils import get_datetime
 
-from integration_hub.documents.bulk import lock_batch_keys, records_with_new_keys, upsert_guessed
-from integration_hub.documents.deferred import deferring
-from integration_hub.documents.exposure import authorizations_remembered
-from integration_hub.documents.realtime_log import use_indexed_realtime_log
+from integration_hub.documents.bulk import (
+	RecordSavepoint,
+	lock_batch_keys,
+	records_with_new_keys,
+	upsert_guessed,
+	writing_batch,
+)
 from integration_hub.documents.write import delete_record, find_by_key, upsert_record
 from integration_hub.exceptions import MappingError
 from integration_hub.sync import state
@@ -44,9 +46,8 @@ class Pull(PagedRun):
 
 	def write_page(self, entries) -> tuple[Counter, list[dict], bool]:
 		"""Write a page as a bulk call writes its records (documents/bulk.py): the keys locked and looked
-		up at once, each record in a savepoint of its own (set again for each, released once), the
-		hub's own rows (change feed, key records, events) written once at the end of the page, the
-		authorizations answered once."""
+		up at once, each record in a savepoint of its own (set again for each, released once), and
+		`writing_batch` (the hub's own rows once at the end of the page)."""
 		counts, errors, holds = Counter(records_read=len(entries)), [], False
 		connection, doctype = self.job.connection, self.job.local_doctype
 		links = state.links_by_remote(connection, doctype, [entry.remote_name for entry in entries])
@@ -54,17 +55,18 @@ class Pull(PagedRun):
 		lock_batch_keys(self.resource, mapped, self.resource.key_fields)
 		known_new = records_with_new_keys(self.resource, mapped, self.resource.key_fields)
 		changed, dropped = {}, []
-		use_indexed_realtime_log()
-		with authorizations_remembered(), deferring() as deferred:
+		savepoint = RecordSavepoint(SAVEPOINT)
+		with writing_batch() as deferred:
 			for index, entry in enumerate(entries):
 				mark = deferred.mark()
-				frappe.db.savepoint(SAVEPOINT)
+				savepoint.next_record()
+				savepoint.set()
 				try:
 					status, link = self.apply(
 						entry, links.get(entry.remote_name), index in known_new, mapped[index]
 					)
 				except Exception as e:
-					frappe.db.rollback(save_point=SAVEPOINT)
+					savepoint.roll_back()
 					deferred.discard_since(mark)
 					data = entry.data if entry.op == "upsert" else {"op": entry.op, "name": entry.remote_name}
 					holds = (
@@ -78,8 +80,7 @@ class Pull(PagedRun):
 					changed.pop(entry.remote_name, None)
 				elif link is not None and link != links.get(entry.remote_name):
 					changed[entry.remote_name] = link
-		if entries:
-			frappe.db.release_savepoint(SAVEPOINT)
+		savepoint.release()
 		state.save_links(connection, doctype, list(changed.values()))
 		state.drop_links(connection, doctype, dropped)
 		return counts, errors, holds
