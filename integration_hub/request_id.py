@@ -20,6 +20,8 @@ from contextlib import contextmanager
 
 import frappe
 
+from integration_hub.paths import is_api_request
+
 HEADER = "X-Request-Id"
 WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _FLAG = "integration_hub_request_id"
@@ -29,7 +31,7 @@ def current() -> str | None:
 	"""The id of the API call being served, or None outside one."""
 	flags = frappe.local.flags
 	request_id = flags.get(_FLAG)
-	if request_id is None and _in_api_request():
+	if request_id is None and is_api_request():
 		request_id = flags[_FLAG] = _client_id() or generate()
 	return request_id
 
@@ -69,9 +71,3 @@ def set_response_header(response=None, request=None) -> None:
 def _client_id() -> str | None:
 	given = frappe.get_request_header(HEADER)
 	return given if isinstance(given, str) and WELL_FORMED.fullmatch(given) else None
-
-
-def _in_api_request() -> bool:
-	from integration_hub.security.limits import is_api_request  # limits imports from events and documents
-
-	return is_api_request()

@@ -17,7 +17,7 @@ from integration_hub.documents.exposure import keep_prefetched_resources, prefet
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, RateLimited
 from integration_hub.json_text import max_json_depth, too_deep_problem
 from integration_hub.operations.activity import keep_site_awake
-from integration_hub.paths import api_endpoint_name
+from integration_hub.paths import api_endpoint_name, is_api_request
 from integration_hub.security import rate_limit
 from integration_hub.security.api_keys import current_key, remember_and_raise
 
@@ -25,12 +25,6 @@ DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_STRING_LENGTH = 1_000_000
 # Endpoints that authenticate by signature and enforce their own limits (inbound webhooks).
 SELF_LIMITING_ENDPOINTS = frozenset({"receive"})
-
-
-def is_api_request() -> bool:
-	"""The document API or its MCP face (the same limits apply to both)."""
-	request = getattr(frappe.local, "request", None)
-	return request is not None and api_endpoint_name(request.path) is not None
 
 
 def endpoint_name() -> str:
