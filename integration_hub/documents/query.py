@@ -43,7 +43,12 @@ class Page:
 
 
 def parse_filters(raw: object, policy: FieldPolicy) -> list[list]:
-	"""Validate caller filters into Frappe's `[fieldname, operator, value]` form."""
+	"""Validate caller filters into Frappe's `[doctype, fieldname, operator, value]` form.
+
+	A filter names a field of the DocType (`"status"`) or of one of its child tables (`"barcodes.barcode"`
+	in an object; `["barcodes", "barcode", "=", value]`, or Frappe's own `[child DocType, field, ...]`, in a
+	list): the document matches when one of its rows does. Only fields the caller may read can be named.
+	"""
 	if raw is None or raw == "" or raw == [] or raw == {}:
 		return []
 	if isinstance(raw, dict):
@@ -58,7 +63,10 @@ def parse_filters(raw: object, policy: FieldPolicy) -> list[list]:
 		)
 	if len(items) > MAX_FILTERS:
 		raise BadRequest(_("At most {0} filters are allowed").format(MAX_FILTERS), [{"pointer": "/filters"}])
-	return [_parse_condition(item, pointer, policy) for item, pointer in zip(items, pointers, strict=True)]
+	conditions = []
+	for item, pointer in zip(items, pointers, strict=True):
+		conditions.extend(_parse_condition(item, pointer, policy))
+	return conditions
 
 
 def _dict_condition(value: object) -> list:
@@ -68,30 +76,76 @@ def _dict_condition(value: object) -> list:
 	return ["=", value]
 
 
-def _parse_condition(item: object, pointer: str, policy: FieldPolicy) -> list:
-	if not isinstance(item, list | tuple) or len(item) != 3:
+def _parse_condition(item: object, pointer: str, policy: FieldPolicy) -> list[list]:
+	if not isinstance(item, list | tuple) or len(item) not in (3, 4):
 		raise BadRequest(
-			_("Each filter must be [field, operator, value]"),
+			_("Each filter must be [field, operator, value] or [child table, field, operator, value]"),
 			errors=[{"pointer": pointer, "detail": _("expected [field, operator, value]")}],
 		)
-	fieldname, operator, value = item
-	if not isinstance(fieldname, str) or fieldname not in policy.readable:
-		raise BadRequest(
-			_("Cannot filter on {0}: it is not a readable field of {1}").format(
-				frappe.bold(str(fieldname)[:140]), policy.doctype
-			),
-			errors=[{"pointer": f"{pointer}/0", "detail": _("not a readable field")}],
-		)
+	if len(item) == 4:
+		table, fieldname, operator, value = item
+		field_pointer = f"{pointer}/1"
+	else:
+		fieldname, operator, value = item
+		table, field_pointer = None, f"{pointer}/0"
+		if isinstance(fieldname, str) and "." in fieldname:
+			table, fieldname = fieldname.split(".", 1)
+	target = _filtered_table(policy, table, fieldname, pointer, field_pointer)
+	operator_pointer = f"{pointer}/{len(item) - 2}"
 	if not isinstance(operator, str) or operator.lower() not in OPERATORS:
 		raise BadRequest(
 			_("Unknown filter operator {0}; use one of: {1}").format(
 				frappe.bold(str(operator)[:40]), ", ".join(OPERATORS)
 			),
-			errors=[{"pointer": f"{pointer}/1", "detail": _("unknown operator")}],
+			errors=[{"pointer": operator_pointer, "detail": _("unknown operator")}],
 		)
 	operator = operator.lower()
-	_validate_value(operator, value, f"{pointer}/2")
-	return [fieldname, operator, value]
+	_validate_value(operator, value, f"{pointer}/{len(item) - 1}")
+	if target is None:
+		return [[policy.doctype, fieldname, operator, value]]
+	table, child_doctype = target
+	# Frappe joins a child DocType's rows by parent and parenttype only: the table field keeps a filter
+	# on one table from matching the rows of another table of the same child DocType.
+	return [[child_doctype, "parentfield", "=", table], [child_doctype, fieldname, operator, value]]
+
+
+def _filtered_table(
+	policy: FieldPolicy, table: object, fieldname: object, pointer: str, field_pointer: str
+) -> tuple[str, str] | None:
+	"""The (table field, child DocType) a filter names, or None for a field of the DocType itself;
+	BadRequest unless the caller may read the field."""
+	if table is None or table == policy.doctype:
+		if isinstance(fieldname, str) and fieldname in policy.readable:
+			return None
+		raise _unreadable_filter(fieldname, policy.doctype, field_pointer)
+	tables = {name: child for name, child in policy.tables.items() if table in (name, child.doctype)}
+	if not isinstance(table, str) or not tables:
+		raise BadRequest(
+			_("Cannot filter on {0}: it is not a child table of {1} that you may read").format(
+				frappe.bold(str(table)[:140]), policy.doctype
+			),
+			errors=[{"pointer": f"{pointer}/0", "detail": _("not a readable child table")}],
+		)
+	if len(tables) > 1:
+		raise BadRequest(
+			_("{0} is the DocType of several child tables of {1}; name the table field: {2}").format(
+				frappe.bold(table), policy.doctype, ", ".join(sorted(tables))
+			),
+			errors=[{"pointer": f"{pointer}/0", "detail": _("ambiguous child table")}],
+		)
+	((name, child),) = tables.items()
+	if not isinstance(fieldname, str) or fieldname not in child.readable:
+		raise _unreadable_filter(f"{name}.{fieldname}", policy.doctype, field_pointer)
+	return name, child.doctype
+
+
+def _unreadable_filter(fieldname: object, doctype: str, pointer: str) -> BadRequest:
+	return BadRequest(
+		_("Cannot filter on {0}: it is not a readable field of {1}").format(
+			frappe.bold(str(fieldname)[:140]), doctype
+		),
+		errors=[{"pointer": pointer, "detail": _("not a readable field")}],
+	)
 
 
 def _validate_value(operator: str, value: object, pointer: str) -> None:
@@ -177,18 +231,19 @@ def list_page(
 	binding = fingerprint(
 		kind="list", doctype=resource.doctype, filters=filters, order=str(order), user=frappe.session.user
 	)
-	conditions = list(filters)
+	conditions, either = list(filters), []
 	if cursor:
-		position = decode_cursor(cursor, binding)
-		conditions.append(_after(resource.doctype, order, position))
+		after, either = _after(resource.doctype, order, decode_cursor(cursor, binding))
+		conditions.extend(after)
 	select = list(dict.fromkeys([*fields, order.column, "name", "modified"]))  # modified: the version
 	table = f"`tab{resource.doctype}`"
 	rows = frappe.get_list(
 		resource.doctype,
 		fields=select,
-		filters=conditions,
+		or_filters=either,
 		order_by=f"{table}.`{order.column}` {order.direction}, {table}.`name` {order.direction}",
 		limit_page_length=limit + 1,
+		**list_conditions(resource.doctype, conditions),
 	)
 	has_more = len(rows) > limit
 	rows = rows[:limit]
@@ -206,18 +261,27 @@ def _versioned_row(row: dict, wanted: set[str], policy: FieldPolicy) -> dict:
 	return shaped
 
 
-def _after(doctype: str, order: Order, position: dict) -> str:
-	"""The keyset condition 'after this row' as SQL, with every value escaped by the database driver."""
+def _after(doctype: str, order: Order, position: dict) -> tuple[list[list], list[list]]:
+	"""The keyset condition 'after this row' as Frappe filters (all of the first list, and one of the
+	second): `column >= key and (column > key or name > last name)`, which an index on the column
+	serves. Values go to Frappe as values, never as SQL."""
 	key, name = position.get("k"), position.get("n")
 	if not isinstance(key, str) or not isinstance(name, str):
 		raise BadRequest(_("The cursor is malformed"), [{"pointer": "/cursor"}])
-	column = f"`tab{doctype}`.`{order.column}`"
-	name_column = f"`tab{doctype}`.`name`"
 	beyond = ">" if order.direction == "asc" else "<"
 	if order.column == "name":
-		return f"{name_column} {beyond} {frappe.db.escape(name)}"
-	key = frappe.db.escape(key)
-	return f"({column} {beyond}= {key} and ({column} {beyond} {key} or {name_column} {beyond} {frappe.db.escape(name)}))"
+		return [[doctype, "name", beyond, name]], []
+	return (
+		[[doctype, order.column, f"{beyond}=", key]],
+		[[doctype, order.column, beyond, key], [doctype, "name", beyond, name]],
+	)
+
+
+def list_conditions(doctype: str, filters: list[list]) -> dict:
+	"""`frappe.get_list` arguments for filters in parse_filters' form: a document that several child
+	rows match is still one row of the answer."""
+	joins_child_table = any(condition[0] != doctype for condition in filters)
+	return {"filters": filters, "group_by": f"`tab{doctype}`.`name`" if joins_child_table else None}
 
 
 def _escape_pointer(token: str) -> str:
