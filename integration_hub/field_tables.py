@@ -28,6 +28,18 @@ def is_value_field(meta, fieldname: str, *, standard: bool = True, tables: bool 
 	return df.fieldtype not in no_value_fields
 
 
+def is_key_field(meta, fieldname: str) -> bool:
+	"""A value field of the DocType, or `table.field`: a value field of one of its child tables (an
+	Item's `barcodes.barcode`)."""
+	table, dot, child_field = fieldname.partition(".")
+	if not dot:
+		return is_value_field(meta, fieldname, tables=False)
+	df = meta.get_field(table)
+	if not df or df.fieldtype != "Table":
+		return False
+	return is_value_field(frappe.get_meta(df.options), child_field, standard=False, tables=False)
+
+
 def check_field_rows(
 	rows: Iterable,
 	attribute: str,

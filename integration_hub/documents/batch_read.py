@@ -101,6 +101,8 @@ def single_key_field(resource: Resource, key_fields: tuple[str, ...], allow_name
 	if len(key_fields) != 1:
 		return None
 	fieldname = key_fields[0]
+	if "." in fieldname:  # a child table's field (`barcodes.barcode`): several rows may hold a value
+		return None
 	if fieldname == "name":
 		return fieldname if allow_name else None
 	unique_index = getattr(frappe.db, "get_column_index", None)  # MariaDB's; elsewhere: no shortcut

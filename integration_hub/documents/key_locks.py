@@ -60,8 +60,16 @@ def _key_lock_name(doctype: str, fields: tuple[str, ...], values: tuple[str, ...
 
 
 def has_key(doc, key: dict) -> bool:
-	"""Whether `doc`'s values of the key fields are `key`'s, as the database compares them."""
-	return all(comparable(doc.get(field)) == comparable(value) for field, value in key.items())
+	"""Whether `doc`'s values of the key fields are `key`'s, as the database compares them; for a key
+	field of a child table (`barcodes.barcode`), whether one of its rows has the value."""
+	return all(_has_value(doc, field, comparable(value)) for field, value in key.items())
+
+
+def _has_value(doc, field: str, value: str) -> bool:
+	table, dot, child_field = field.partition(".")
+	if not dot:
+		return comparable(doc.get(field)) == value
+	return any(comparable(row.get(child_field)) == value for row in doc.get(table) or [])
 
 
 def comparable(value: object) -> str:

@@ -6,7 +6,9 @@ from frappe import _
 
 from integration_hub.documents.exposure import Resource
 from integration_hub.documents.fields import field_policy
+from integration_hub.documents.keys import names_with_key
 from integration_hub.documents.permissions import has_document_permission
+from integration_hub.documents.validation import may_read_key_field
 from integration_hub.exceptions import BadRequest, Conflict, NotFound
 
 
@@ -38,12 +40,13 @@ def _named(resource: Resource, name: object, key: object) -> str | None:
 			raise BadRequest(_("name must be a string"), [{"pointer": "/name"}])
 		found = name
 	elif isinstance(key, dict) and key:
+		policy = field_policy(resource)
 		for fieldname in key:
-			if fieldname not in field_policy(resource).readable or isinstance(key[fieldname], dict | list):
+			if not may_read_key_field(policy, fieldname) or isinstance(key[fieldname], dict | list):
 				raise BadRequest(
 					_("key must map readable fields to values"), [{"pointer": f"/key/{fieldname}"}]
 				)
-		matches = frappe.get_list(resource.doctype, filters=key, pluck="name", limit_page_length=2)
+		matches = names_with_key(policy, key)
 		if len(matches) > 1:
 			raise Conflict(
 				_("More than one {0} has this key").format(resource.doctype), [{"pointer": "/key"}]

@@ -22,7 +22,7 @@ def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ..
 		raise BadRequest(_("A record must be a non-empty JSON object"), [{"pointer": pointer}])
 	errors = []
 	for fieldname in key_fields:
-		if fieldname != "name" and fieldname not in policy.readable:
+		if fieldname != "name" and not may_read_key_field(policy, fieldname):
 			raise BadRequest(
 				_("Key field {0} is not a readable field of {1}").format(
 					frappe.bold(fieldname), policy.doctype
@@ -33,11 +33,11 @@ def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ..
 			errors.append({"pointer": f"{pointer}/{fieldname}", "detail": _("key field is required")})
 	for fieldname, value in data.items():
 		field_pointer = f"{pointer}/{fieldname}"
-		if fieldname == "name" and "name" in key_fields:
-			if not isinstance(value, str):
-				errors.append({"pointer": field_pointer, "detail": _("expected a string")})
-			continue
-		error = _field_error(policy, fieldname, value, field_pointer)
+		if fieldname in key_fields and fieldname not in policy.writable:
+			# Finds the document; compared, never written (documents/keys.py).
+			error = _key_value_error(policy, fieldname, value, field_pointer)
+		else:
+			error = _field_error(policy, fieldname, value, field_pointer)
 		if error:
 			errors.append(error)
 	if errors:
@@ -48,6 +48,23 @@ def validate_record(data: object, policy: FieldPolicy, key_fields: tuple[str, ..
 			errors=errors,
 		)
 	return data
+
+
+def may_read_key_field(policy: FieldPolicy, fieldname: str) -> bool:
+	"""A key field names a readable field of the DocType, or `table.field` of a child table."""
+	table, dot, child_field = fieldname.partition(".")
+	if not dot:
+		return fieldname in policy.readable
+	return table in policy.tables and child_field in policy.tables[table].readable
+
+
+def _key_value_error(policy: FieldPolicy, fieldname: str, value: object, pointer: str) -> dict | None:
+	if fieldname == "name":
+		return None if isinstance(value, str) else {"pointer": pointer, "detail": _("expected a string")}
+	table, dot, child_field = fieldname.partition(".")
+	df = policy.tables[table].readable[child_field] if dot else policy.readable[fieldname]
+	problem = value_problem(df, value) if df is not None else None
+	return {"pointer": pointer, "detail": problem} if problem else None
 
 
 def _field_error(policy: FieldPolicy, fieldname: object, value: object, pointer: str) -> dict | None:

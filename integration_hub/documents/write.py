@@ -19,6 +19,7 @@ from frappe.utils.data import cast as cast_fieldtype
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.key_locks import has_key, lock_keys, record_document, recorded_document
+from integration_hub.documents.keys import child_key, is_compared_only, key_exists, names_with_key
 from integration_hub.documents.naming import name_for_new_document
 from integration_hub.documents.permissions import has_document_permission
 from integration_hub.documents.read import existing_document, resolve_name
@@ -29,7 +30,7 @@ from integration_hub.documents.versions import (
 	require_expected,
 	shape_versioned,
 )
-from integration_hub.exceptions import BadRequest, Conflict, OperationNotPermitted
+from integration_hub.exceptions import BadRequest, Conflict, OperationNotPermitted, ValidationFailed
 
 
 @dataclass
@@ -124,7 +125,7 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 		if not frappe.has_permission(resource.doctype, "read", doc=name):
 			raise _hidden_conflict(resource, pointer)
 		return name
-	matches = frappe.get_list(resource.doctype, filters=key, pluck="name", limit_page_length=2)
+	matches = names_with_key(field_policy(resource), key)
 	if len(matches) > 1:
 		raise Conflict(
 			_("More than one {0} has this key; make the key fields unique").format(resource.doctype),
@@ -133,7 +134,7 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	if matches:
 		return matches[0]
 	# The caller cannot see one; make sure none exists before creating a duplicate.
-	if frappe.db.exists(resource.doctype, key):
+	if key_exists(resource.doctype, key):
 		raise _hidden_conflict(resource, pointer)
 	return None
 
@@ -201,15 +202,77 @@ def _create(resource: Resource, policy: FieldPolicy, values: dict, key: dict, po
 	if "name" in key:
 		values = dict(values)
 		given_name = name_for_new_document(resource.doctype, values, policy, pointer)
+	values = with_child_key_rows(values, key, policy, pointer)
 	# Built as Frappe's own insert_many builds them (insert() fills in the defaults), from copies of the
 	# child rows: Frappe writes into the dicts it is given.
 	fields = {
-		f: [dict(row) for row in v] if f in policy.tables else v for f, v in values.items() if f != "name"
+		f: [dict(row) for row in v] if f in policy.tables else v
+		for f, v in values.items()
+		if f != "name" and not is_compared_only(f, policy)
 	}
 	doc = frappe.get_doc({"doctype": resource.doctype, **fields})
 	doc.insert(set_name=given_name)
+	_require_key_taken(doc, key, policy, pointer)
 	record_document(resource.doctype, key, doc.name)
 	return UpsertResult(doc.name, "created", doc, policy)
+
+
+def with_child_key_rows(values: dict, key: dict, policy: FieldPolicy, pointer: str) -> dict:
+	"""The record of a new document with a row for each child-table key (`barcodes.barcode`) that its
+	table does not carry already: an Item upserted by a new barcode gets that barcode."""
+	for fieldname, value in key.items():
+		if not (parts := child_key(fieldname)):
+			continue
+		table, child_field = parts
+		rows = values.get(table)
+		if rows is not None:
+			if not any(has_key(row, {child_field: value}) for row in rows):
+				raise ValidationFailed(
+					_("{0} must include the key's {1} {2}, or be left out").format(table, child_field, value),
+					[{"pointer": f"{pointer}/{table}", "detail": _("the key's row is missing")}],
+				)
+			continue
+		if table not in policy.writable or child_field not in policy.tables[table].writable:
+			raise ValidationFailed(
+				_("A new {0} cannot take its key {1}: {2} is read-only for you").format(
+					policy.doctype, fieldname, table
+				),
+				[{"pointer": f"{pointer}/{fieldname}", "detail": _("field is read-only for you")}],
+			)
+		values = {**values, table: [{child_field: value}]}
+	return values
+
+
+def _require_key_taken(doc, key: dict, policy: FieldPolicy, pointer: str) -> None:
+	"""A key field the caller may not write is set by the DocType itself (fetched, computed): a new
+	document that did not come out with the key's value would not be found by it again."""
+	for fieldname, value in key.items():
+		if fieldname == "name" or child_key(fieldname) or not is_compared_only(fieldname, policy):
+			continue
+		if not has_key(doc, {fieldname: value}):
+			raise ValidationFailed(
+				_("{0} of a new {1} is not taken from the record: {2}; send the value there").format(
+					frappe.bold(fieldname), policy.doctype, setter_of(doc.meta, fieldname)
+				),
+				[
+					{
+						"pointer": f"{pointer}/{fieldname}",
+						"detail": _("read-only key field not set from the record"),
+					}
+				],
+			)
+
+
+def setter_of(meta, fieldname: str) -> str:
+	"""Which writable field a read-only field takes its value from, as far as the DocType says."""
+	df = meta.get_field(fieldname)
+	if df and df.fetch_from:
+		link = df.fetch_from.split(".", 1)[0]
+		return _("it is fetched from {0}").format(frappe.bold(link))
+	tables = [t.fieldname for t in meta.get_table_fields() if frappe.get_meta(t.options).has_field(fieldname)]
+	if tables:
+		return _("{0} sets it from the table {1}").format(meta.name, frappe.bold(", ".join(tables)))
+	return _("{0} sets it itself").format(meta.name)
 
 
 def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
@@ -225,6 +288,8 @@ def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
 					doc.append(fieldname, dict(row))  # Frappe writes into the dict it is given
 				changed = True
 			continue
+		if is_compared_only(fieldname, policy):
+			continue  # a key field that found the document; it is not the caller's to write
 		df = policy.writable[fieldname]
 		if not same_value(df, doc.get(fieldname), value):
 			doc.set(fieldname, value)

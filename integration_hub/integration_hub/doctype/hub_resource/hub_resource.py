@@ -12,7 +12,7 @@ from integration_hub.documents.exposure import (
 	parse_key_fields,
 )
 from integration_hub.exceptions import InvalidFieldList, InvalidLimit, NotExposable
-from integration_hub.field_tables import check_field_rows, is_value_field
+from integration_hub.field_tables import check_field_rows, is_key_field
 
 
 class HubResource(Document):
@@ -67,7 +67,7 @@ class HubResource(Document):
 
 	def validate_key_fields(self):
 		meta = frappe.get_meta(self.document_type)
-		unknown = [f for f in parse_key_fields(self.key_fields) if not is_value_field(meta, f, tables=False)]
+		unknown = [f for f in parse_key_fields(self.key_fields) if not is_key_field(meta, f)]
 		if unknown:
 			frappe.throw(
 				_("Key field(s) {0} do not exist on {1}").format(
