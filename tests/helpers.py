@@ -42,3 +42,34 @@ def statements_run() -> Iterator[list[str]]:
 		yield statements
 	finally:
 		del frappe.db.sql  # the instance attribute: back to the class's method
+
+
+def make_site_dormant(monkeypatch, days: int = 10) -> None:
+	"""A site that Frappe's scheduler calls dormant, whichever rule this release has: no activity for
+	`days` (its latest Activity Log, the rule up to about 15.50; its users' `last_active`, the rule
+	after). Later releases apply dormancy only on Frappe Cloud, which they tell from the site's name:
+	that one check is patched, the site's name cannot change. Developer mode is never dormant."""
+	from datetime import timedelta
+
+	from frappe.utils import now_datetime
+
+	monkeypatch.setitem(frappe.local.conf, "developer_mode", 0)
+	long_ago = now_datetime() - timedelta(days=days)
+	frappe.db.sql("update `tabActivity Log` set modified = %s, creation = %s", (long_ago, long_ago))
+	frappe.db.sql("update `tabUser` set last_active = %s where last_active is not null", (long_ago,))
+	with contextlib.suppress(ImportError):  # releases that have the Frappe Cloud rule
+		from frappe.utils import frappecloud
+
+		monkeypatch.setattr(frappecloud, "on_frappecloud", lambda: True)
+	from integration_hub.operations.activity import forget_dormancy
+
+	forget_dormancy()  # the answer later releases keep for an hour
+
+
+def assert_activity_recorded(subject: str, user: str) -> None:
+	"""The hub recorded its activity, as committed, where both of Frappe's dormancy rules look."""
+	logged = read_committed("select subject from `tabActivity Log` order by creation desc limit 1")
+	assert logged and subject in logged[0][0]
+	active = read_committed("select last_active from `tabUser` where name = %s", (user,))
+	assert active and active[0][0] and (frappe.utils.now_datetime() - active[0][0]).total_seconds() < 600
+	frappe.db.rollback()  # the test's snapshot sees what the server committed

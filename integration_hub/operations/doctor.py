@@ -95,7 +95,7 @@ def _check_dormancy(status: dict) -> list[Finding]:
 		Finding(
 			"dormant",
 			_(
-				"Frappe treats this site as dormant (no Activity Log for {0} days, last {1}): scheduled "
+				"Frappe treats this site as dormant (no activity for {0} days, last {1}): scheduled "
 				"jobs, including sync and delivery retries, run only once a day."
 			).format(scheduler["dormant_days"], scheduler["last_activity"] or _("never")),
 			_(

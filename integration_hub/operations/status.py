@@ -45,9 +45,17 @@ def scheduler_state(now) -> dict:
 		"enabled": not is_scheduler_inactive(verbose=False),
 		"dormant": bool(is_dormant(check_time=now)),
 		"dormant_days": frappe.get_system_settings("dormant_days") or 4,
-		"last_activity": _text(frappe.db.get_value("Activity Log", {}, "modified", order_by="modified desc")),
+		"last_activity": _text(last_activity()),
 		"last_scheduled_job": _text(last),
 	}
+
+
+def last_activity():
+	"""The latest activity either of Frappe's dormancy rules counts (operations/activity.py): an
+	Activity Log, or a user's `last_active`."""
+	logged = frappe.db.get_value("Activity Log", {}, "modified", order_by="modified desc")
+	active = frappe.db.get_value("User", {}, "last_active", order_by="last_active desc")
+	return max((get_datetime(t) for t in (logged, active) if t), default=None)
 
 
 def redis_state(urls: dict | None = None) -> dict:

@@ -21,7 +21,7 @@ from tests.factories import (
 	issue_api_token,
 )
 from tests.fixtures_doctypes import AUDITOR_ROLE, CATEGORY, EDITOR_ROLE, ITEM
-from tests.helpers import read_committed
+from tests.helpers import assert_activity_recorded, make_site_dormant, read_committed
 from tests.mcp_sdk import run_client
 
 MCP = "/api/method/integration_hub.api.mcp"
@@ -602,15 +602,16 @@ def test_a_revoked_key_is_refused_on_the_next_call(sdk, rpc, world, committed):
 	assert "connect_error" in outcome or "error" in outcome["steps"][0], outcome
 
 
-def test_mcp_traffic_keeps_an_api_only_site_awake(rpc, committed):
+def test_mcp_traffic_keeps_an_api_only_site_awake(rpc, world, committed, monkeypatch):
 	from frappe.utils.scheduler import is_dormant
 
 	from integration_hub.security.limits import API_ACTIVITY_CACHE_KEY
 
 	frappe.db.delete("Activity Log")
+	make_site_dormant(monkeypatch)
 	frappe.cache.delete_value(API_ACTIVITY_CACHE_KEY)
 	committed.commit()
 	assert is_dormant(), "a site without activity is dormant to Frappe's scheduler"
 	assert rpc("read_key", "ping", {}).status_code == 200
-	logged = read_committed("select subject from `tabActivity Log` order by creation desc limit 1")
-	assert logged and "API traffic" in logged[0][0]
+	assert_activity_recorded("API traffic", world.read_key.user)
+	assert not is_dormant()

@@ -17,6 +17,7 @@ from integration_hub.events import jobs
 from integration_hub.operations import activity
 from tests.events.support import Receiver, commit_and_deliver, deliveries
 from tests.factories import HubSubscriptionFactory, ItemFactory
+from tests.helpers import make_site_dormant
 
 SWEEP_IN_ANOTHER_PROCESS = """
 import sys
@@ -169,9 +170,8 @@ def test_a_write_committed_after_a_subscription_change_goes_to_the_new_subscript
 
 
 def test_deliveries_keep_an_api_only_site_out_of_dormancy(monkeypatch, receiver, run_background_jobs):
-	monkeypatch.setitem(frappe.local.conf, "developer_mode", 0)  # developer mode is never dormant
 	subscription = HubSubscriptionFactory(endpoint_url=receiver.url)
-	_make_the_site_dormant()
+	_make_the_site_dormant(monkeypatch)
 	assert is_dormant()
 	assert not schedule_jobs_based_on_activity(), "a dormant site runs scheduled jobs once a day"
 
@@ -182,16 +182,15 @@ def test_deliveries_keep_an_api_only_site_out_of_dormancy(monkeypatch, receiver,
 	assert not is_dormant() and schedule_jobs_based_on_activity(), "delivering counts as the site's activity"
 
 	# The once-a-day run of a dormant site's sweep wakes it while deliveries are waiting.
-	_make_the_site_dormant()
+	_make_the_site_dormant(monkeypatch)
 	jobs.sweep()
 	assert not is_dormant() and schedule_jobs_based_on_activity()
 	assert not activity.keep_site_awake(), "at most one Activity Log an hour"
 
 
-def _make_the_site_dormant() -> None:
+def _make_the_site_dormant(monkeypatch) -> None:
 	# Inside the test's transaction, rolled back afterwards: no activity for 10 days, jobs ran an hour ago.
-	long_ago = now_datetime() - timedelta(days=10)
-	frappe.db.sql("update `tabActivity Log` set modified = %s, creation = %s", (long_ago, long_ago))
+	make_site_dormant(monkeypatch)
 	frappe.get_doc(
 		{"doctype": "Scheduled Job Log", "scheduled_job_type": "jobs.sweep", "status": "Complete"}
 	).insert(ignore_permissions=True)

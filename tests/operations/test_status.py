@@ -24,6 +24,7 @@ from integration_hub.operations import status as operator_status
 from integration_hub.sync.run import run_job
 from integration_hub.sync.scheduler import QUEUE as SYNC_QUEUE
 from tests.factories import HubConnectionFactory, HubSubscriptionFactory, HubSyncJobFactory, UserFactory
+from tests.helpers import make_site_dormant
 from tests.rest_server import TOKEN, rest_server
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1"
@@ -163,8 +164,7 @@ def test_doctor_reports_unreachable_redis(site, healthy, monkeypatch):
 
 
 def test_doctor_reports_a_dormant_site_and_hub_activity_wakes_it(site, healthy, monkeypatch):
-	monkeypatch.setitem(frappe.local.conf, "developer_mode", 0)
-	frappe.db.delete("Activity Log")
+	make_site_dormant(monkeypatch)
 	findings = [f for f in operator_doctor.doctor() if f.check == "dormant"]
 	assert len(findings) == 1 and "Dormant Days" in findings[0].fix
 	activity.keep_site_awake()

@@ -8,7 +8,7 @@ from frappe.utils import add_to_date, now_datetime
 
 from tests.factories import HubAPIKeyFactory, HubResourceFactory, ItemFactory, UserFactory
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
-from tests.helpers import read_committed
+from tests.helpers import assert_activity_recorded, make_site_dormant, read_committed
 
 API = "/api/method/integration_hub.api.v1"
 
@@ -210,18 +210,19 @@ def test_frappe_token_authentication_still_works_beside_keys(keyed, committed, h
 	assert response.status_code == 200 and response.json()["message"]["user"] == user.name
 
 
-def test_api_traffic_keeps_an_api_only_site_awake(keyed):
+def test_api_traffic_keeps_an_api_only_site_awake(keyed, monkeypatch):
 	from frappe.utils.scheduler import is_dormant
 
 	from integration_hub.security.limits import API_ACTIVITY_CACHE_KEY
 
 	frappe.db.delete("Activity Log")
+	make_site_dormant(monkeypatch)
 	frappe.cache.delete_value(API_ACTIVITY_CACHE_KEY)
 	keyed.committed.commit()
 	assert is_dormant(), "a site without activity is dormant to Frappe's scheduler"
 	assert keyed.client.get(f"{API}.ping").status_code == 200
-	logged = read_committed("select subject from `tabActivity Log` order by creation desc limit 1")
-	assert logged and "API traffic" in logged[0][0]
+	assert_activity_recorded("API traffic", keyed.editor.name)
+	assert not is_dormant()
 	frappe.db.commit()
 	assert read_committed("select count(*) from `tabActivity Log`")[0][0] == 1
 
