@@ -29,6 +29,7 @@ KEY_ENDPOINTS = frozenset(
 		"get_document",
 		"list_documents",
 		"upsert",
+		"create_document",
 		"bulk_upsert",
 		"delete_document",
 		"changes",

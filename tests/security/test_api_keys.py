@@ -52,6 +52,10 @@ def test_a_key_acts_as_its_user_within_its_scopes(keyed):
 	assert listed.status_code == 200, listed.text
 	created = client.post(f"{API}.upsert", json={"doctype": ITEM, "data": {"code": "KEY-NEW"}})
 	assert created.json()["message"]["status"] == "created"
+	named_by_rule = client.post(
+		f"{API}.create_document", json={"doctype": ITEM, "data": {"code": "KEY-NEW-2"}}
+	)
+	assert named_by_rule.status_code == 200, named_by_rule.text
 	described = client.get(f"{API}.describe", params={"doctype": ITEM}).json()["message"]
 	assert described["operations"] == ["read", "create"]
 
