@@ -15,6 +15,7 @@ db_user=${DB_ROOT_USER:-root}
 db_password=${DB_ROOT_PASSWORD:-}
 temp_db_user=""
 frappe_version=""
+erpnext_version=""
 log_dir=""
 
 check_bench() { # the bench exists and runs Frappe 15; sets frappe_version and a scratch log_dir
@@ -27,8 +28,15 @@ check_bench() { # the bench exists and runs Frappe 15; sets frappe_version and a
 		echo "$prog: the bench at $bench runs Frappe '${frappe_version:-unknown}', not version 15" >&2
 		exit 2
 	fi
+	if [[ -d "$bench/apps/erpnext" ]] && grep -qx "erpnext" "$bench/sites/apps.txt"; then
+		erpnext_version=$("$py" -c "import erpnext; print(erpnext.__version__)" 2>/dev/null || true)
+	fi
 	log_dir=$(mktemp -d)
 	export BENCH="$bench" DB_USER="$db_user" DB_PASSWORD="$db_password"
+}
+
+bench_versions() { # one line: the bench's Frappe and ERPNext versions
+	echo "Frappe $frappe_version, ${erpnext_version:+ERPNext $erpnext_version}${erpnext_version:-without ERPNext}"
 }
 
 frappe_cli() { (cd "$bench/sites" && "$py" -m frappe.utils.bench_helper frappe "$@" </dev/null); }
@@ -78,17 +86,40 @@ drop_temporary_db_admin() {
 	fi
 }
 
-create_site() { # create_site SITE DESCRIPTION: a new site with this app installed
-	local site=$1 description=$2
-	echo "$prog: creating site $site on $bench (Frappe $frappe_version)"
+create_site() { # create_site SITE DESCRIPTION [erpnext]: a new site with this app installed
+	# With `erpnext` (on a bench that has it), ERPNext is installed first and its setup completed as an
+	# administrator completes it: Frappe's setup wizard (company, currency, fiscal year, accounts).
+	local site=$1 description=$2 apps=(--install-app integration_hub)
+	[[ "${3:-}" == erpnext ]] && apps=(--install-app erpnext "${apps[@]}")
+	echo "$prog: creating site $site on $bench ($(bench_versions)${3:+, ERPNext installed and set up})"
 	if ! frappe_cli new-site "$site" --db-root-username "$db_user" --db-root-password "$db_password" \
-		--admin-password admin --install-app integration_hub >"$log_dir/new-site.log" 2>&1; then
+		--admin-password admin "${apps[@]}" >"$log_dir/new-site.log" 2>&1; then
 		tail -n 60 "$log_dir/new-site.log" >&2
 		echo "$prog: could not create the $description" >&2
 		exit 1
 	fi
+	if [[ "${3:-}" == erpnext ]] \
+		&& ! (cd "$bench/sites" && "$py" "$repo/tests/site_setup.py" "$site" >"$log_dir/setup.log" 2>&1); then
+		tail -n 60 "$log_dir/setup.log" >&2
+		echo "$prog: the setup wizard failed on the $description" >&2
+		exit 1
+	fi
 	# Webhook receivers and remote systems in tests and benchmarks listen on 127.0.0.1.
 	frappe_cli --site "$site" set-config --parse integration_hub_allow_private_endpoints True >/dev/null
+}
+
+site_has_app() { # site_has_app SITE APP
+	(cd "$bench/sites" && "$py" - "$1" "$2" <<'PY'
+import os, sys
+import frappe
+frappe.init(site=sys.argv[1], sites_path=os.getcwd())
+frappe.connect()
+try:
+	sys.exit(0 if sys.argv[2] in frappe.get_installed_apps() else 1)
+finally:
+	frappe.destroy()
+PY
+	)
 }
 
 migrate_site() {

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from rq import Queue
@@ -29,10 +30,28 @@ from integration_hub.events.outbox import delivery_job_started
 from tests.fixtures_doctypes import create_test_doctypes
 from tests.web_server import Client, gunicorn
 
+ERPNEXT_TESTS = Path(__file__).parent / "erpnext"
+ERPNEXT_INSTALLED = os.environ.get("INTEGRATION_HUB_ERPNEXT") == "1"  # set by ./run-tests
+_left_out: list[str] = []
+
 TEST_SAVEPOINT = "integration_hub_test"
 # Where a rollback inside a test goes back to: the test's start, or the start of an in-process API call.
 _transaction_starts = [TEST_SAVEPOINT]
 SITE_MANAGER = "site-manager@example.com"
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
+	"""tests/erpnext need ERPNext on the test site: without it they are left out, and the run says so."""
+	if collection_path == ERPNEXT_TESTS and not ERPNEXT_INSTALLED:
+		site = os.environ.get("INTEGRATION_HUB_TEST_SITE")
+		_left_out.append(f"tests/erpnext did not run: ERPNext is not installed on the test site {site}")
+		return True
+	return None
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+	for line in _left_out:
+		terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

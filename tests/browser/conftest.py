@@ -28,6 +28,7 @@ import frappe
 from frappe.installer import update_site_config
 from frappe.utils.password import update_password
 
+from tests.site_setup import ADMIN_EMAIL, ADMIN_PASSWORD, complete_setup
 from tests.web_server import free_port, gunicorn, stop
 
 CHROMIUM = os.environ.get("INTEGRATION_HUB_CHROMIUM", "/usr/bin/chromium")
@@ -45,18 +46,6 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(
 	os.environ.get("INTEGRATION_HUB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "integration_hub-desk"
 )
-ADMIN_EMAIL = "hub-admin@example.com"
-ADMIN_PASSWORD = "Hub-Admin-2026!desk"
-# The setup wizard's answers: the site keeps the date format and time zone it had, so that the tests
-# that run after these see the same site.
-WIZARD = {
-	"language": "English",
-	"country": "Canada",  # yyyy-mm-dd dates, as a new site has
-	"currency": "CAD",
-	"full_name": "Hub Admin",
-	"email": ADMIN_EMAIL,
-	"password": ADMIN_PASSWORD,
-}
 WAIT_MS = 30_000
 _screenshots_taken = []  # by this session: what the terminal summary points to
 
@@ -65,13 +54,10 @@ _screenshots_taken = []  # by this session: what the terminal summary points to
 def desk_site(site: str) -> str:
 	"""The test site with Frappe's setup completed, as an administrator finds a new site after the
 	setup wizard; its administrator logs in with ADMIN_EMAIL."""
-	from frappe.desk.page.setup_wizard.setup_wizard import setup_complete
-	from frappe.utils import get_system_timezone
-
 	frappe.db.rollback()
 	if not frappe.db.get_single_value("System Settings", "setup_complete"):
-		setup_complete({**WIZARD, "timezone": get_system_timezone()})
-	elif frappe.db.exists("User", ADMIN_EMAIL):  # a reused site: its administrator's password is ours
+		complete_setup()
+	elif frappe.db.exists("User", ADMIN_EMAIL):  # a reused or an ERPNext site: its password is ours
 		update_password(ADMIN_EMAIL, ADMIN_PASSWORD)
 	frappe.db.commit()
 	frappe.set_user("Administrator")

@@ -1,0 +1,91 @@
+"""ERPNext scenarios: an outside system (a CRM, a warehouse scanner, a mobile sales app…) reaching a real
+ERPNext site through the hub, over HTTP, with a Hub API key whose user has only the ERPNext roles that
+system needs.
+
+These tests run only where ERPNext is installed on the test site (./run-tests installs it and completes
+its setup wizard on a bench that has it; tests/conftest.py says in one line when they did not run).
+The hub's configuration they make (resources, users, keys) is committed and removed afterwards; the
+ERPNext documents they write carry names unique to the test and stay, as they would on a real site
+(a submitted invoice cannot be deleted): the site is dropped at the end of the run.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+import frappe
+
+from tests.conftest import Committed
+from tests.factories import HubAPIKeyFactory, HubResourceFactory, UserFactory
+from tests.site_setup import COMPANY
+from tests.web_server import Client
+
+API = "/api/method/integration_hub.api.v1"
+OPERATIONS = {"r": "read", "c": "create", "u": "update", "d": "delete"}
+
+
+class ERPNextHub:
+	"""The hub on the ERPNext test site, as its administrator configures it for an outside system."""
+
+	def __init__(self, committed: Committed, http) -> None:
+		self.committed = committed
+		self.http = http
+		self.suffix = frappe.generate_hash(length=6)
+
+	def unique(self, text: str) -> str:
+		return f"{text} {self.suffix}"
+
+	def expose(self, doctype: str, key_fields: str | None = None, operations: str = "rcud", **values) -> None:
+		"""A Hub Resource for `doctype` (every field the caller may read) allowing `operations`."""
+		if frappe.db.exists("Hub Resource", doctype):
+			frappe.delete_doc("Hub Resource", doctype, force=True)
+		allowed = {f"allow_{name}": int(letter in operations) for letter, name in OPERATIONS.items()}
+		self.committed.track(
+			HubResourceFactory(document_type=doctype, key_fields=key_fields, **allowed, **values)
+		)
+
+	def client(self, roles: list[str], scopes: dict[str, str]) -> Client:
+		"""An HTTP client authenticated with a Hub API key of a new user who has `roles`; `scopes` maps
+		each resource to the operations the key may use ("rc": read and create)."""
+		user = self.committed.track(UserFactory(roles=roles))
+		rows = [
+			{
+				"resource": doctype,
+				**{f"allow_{name}": int(letter in ops) for letter, name in OPERATIONS.items()},
+			}
+			| {"allow_changes": int("r" in ops)}
+			for doctype, ops in scopes.items()
+		]
+		key = self.committed.track(HubAPIKeyFactory(user=user.name, scopes=rows))
+		self.committed.commit()
+		client = self.http()
+		client.headers["Authorization"] = f"Bearer {key.flags.plain_token}"
+		client.user = user.name
+		return client
+
+
+@pytest.fixture
+def erp(committed, http) -> Iterator[ERPNextHub]:
+	frappe.set_user("Administrator")
+	yield ERPNextHub(committed, http)
+
+
+def call(client: Client, endpoint: str, *, expect: int = 200, headers: dict | None = None, **body) -> dict:
+	"""POST a JSON body to an endpoint of the API; the answer's body (`message` of a success)."""
+	response = client.post(f"{API}.{endpoint}", json=body, headers=headers or {})
+	assert response.status_code == expect, response.text
+	return response.json().get("message") if expect == 200 else response.json()
+
+
+def read(client: Client, endpoint: str, *, expect: int = 200, **params) -> dict:
+	"""GET an endpoint of the API with query parameters (JSON-encoded where they are not strings)."""
+	encoded = {
+		k: v if isinstance(v, str | int) else frappe.as_json(v, indent=None) for k, v in params.items()
+	}
+	response = client.get(f"{API}.{endpoint}", params=encoded)
+	assert response.status_code == expect, response.text
+	return response.json().get("message") if expect == 200 else response.json()
+
+
+def company() -> str:
+	return COMPANY
