@@ -116,12 +116,17 @@ def database_administrator() -> Iterator[tuple[str, str]]:
 		_db_admin(f"DROP USER IF EXISTS '{temporary}'@'%'", user, password)
 
 
-def create_site(name: str) -> None:
+def create_site(name: str, erpnext: bool = False) -> None:
+	"""With `erpnext`, ERPNext is installed first and its setup wizard completed (tests/site_setup.py),
+	as ./run-tests makes its test site."""
+	apps = ["--install-app", "erpnext"] if erpnext else []
 	with database_administrator() as (user, password):
 		frappe_cli(
 			"new-site", name, "--db-root-username", user, "--db-root-password", password,
-			"--admin-password", "admin", "--install-app", "integration_hub",
+			"--admin-password", "admin", *apps, "--install-app", "integration_hub",
 		)  # fmt: skip
+	if erpnext:
+		_run_in_sites(["tests.site_setup", name], f"the setup wizard of {name}", timeout=900)
 
 
 def drop_site(name: str) -> None:
@@ -141,9 +146,10 @@ def drop_site(name: str) -> None:
 	shutil.rmtree(_sites_path().parent / "archived" / "sites" / name, ignore_errors=True)
 
 
-def setup_site(name: str) -> dict:
-	"""Run `setup` below on the site, in a subprocess connected to it; returns its tokens."""
-	output = _run_in_sites(["tests.remote_site", "setup", name], f"setting up {name}", timeout=600)
+def setup_site(name: str, how: str = "setup") -> dict:
+	"""Run `setup` below (or `setup-erpnext`) on the site, in a subprocess connected to it; returns its
+	tokens."""
+	output = _run_in_sites(["tests.remote_site", how, name], f"setting up {name}", timeout=600)
 	return json.loads(output.strip().splitlines()[-1])
 
 
@@ -162,16 +168,17 @@ def serve(name: str, workers: int = 2, log_path: Path | None = None) -> Iterator
 
 
 @contextlib.contextmanager
-def remote_site(prefix: str = "ihremote", setup=None) -> Iterator[RemoteSite]:
+def remote_site(prefix: str = "ihremote", setup=None, erpnext: bool = False) -> Iterator[RemoteSite]:
 	"""A set-up, served remote site for the duration of the block (created and dropped, or reused).
-	`setup(name)` prepares it and returns its tokens (default: `setup_site`, for the tests)."""
-	reused = os.environ.get(REUSE_ENV)
+	`setup(name)` prepares it and returns its tokens (default: `setup_site`, for the tests); with
+	`erpnext` the site has ERPNext, set up (INTEGRATION_HUB_REMOTE_SITE is then not reused)."""
+	reused = None if erpnext else os.environ.get(REUSE_ENV)
 	name = reused or f"{prefix}-{int(time.time())}-{os.getpid()}.localhost"
 	try:
 		if reused:
 			frappe_cli("--site", name, "migrate")
 		else:
-			create_site(name)
+			create_site(name, erpnext)
 		tokens = (setup or setup_site)(name)
 		with serve(name) as base_url:
 			yield RemoteSite(name, base_url, tokens["sync_token"], tokens["admin_token"])
@@ -195,6 +202,32 @@ def setup(name: str) -> dict:
 	_plain_item_doctype(EDITOR_ROLE)
 	expose_fully(ITEM)
 	sync_user = _user(SYNC_USER, [EDITOR_ROLE])
+	tokens = {"sync_token": _token(sync_user), "admin_token": _token(frappe.get_doc("User", "Administrator"))}
+	frappe.db.commit()
+	frappe.destroy()
+	return tokens
+
+
+def setup_erpnext(name: str) -> dict:
+	"""The remote ERPNext site: Customer exposed (keyed by customer_name), a sync user with ERPNext's
+	Sales User role."""
+	import frappe
+
+	frappe.init(site=name, sites_path=os.getcwd())
+	frappe.connect()
+	frappe.set_user("Administrator")
+	frappe.get_doc(
+		{
+			"doctype": "Hub Resource",
+			"document_type": "Customer",
+			"enabled": 1,
+			"allow_read": 1,
+			"allow_create": 1,
+			"allow_update": 1,
+			"key_fields": "customer_name",
+		}
+	).insert()
+	sync_user = _user(SYNC_USER, ["Sales User"])
 	tokens = {"sync_token": _token(sync_user), "admin_token": _token(frappe.get_doc("User", "Administrator"))}
 	frappe.db.commit()
 	frappe.destroy()
@@ -250,6 +283,7 @@ def _token(user) -> str:
 
 
 if __name__ == "__main__":
-	if len(sys.argv) != 3 or sys.argv[1] != "setup":
-		raise SystemExit("usage: python -m tests.remote_site setup SITE")
-	print(json.dumps(setup(sys.argv[2])))
+	commands = {"setup": setup, "setup-erpnext": setup_erpnext}
+	if len(sys.argv) != 3 or sys.argv[1] not in commands:
+		raise SystemExit("usage: python -m tests.remote_site setup|setup-erpnext SITE")
+	print(json.dumps(commands[sys.argv[1]](sys.argv[2])))
