@@ -36,7 +36,11 @@ check_bench() { # the bench exists and runs Frappe 15; sets frappe_version and a
 }
 
 bench_versions() { # one line: the bench's Frappe and ERPNext versions
-	echo "Frappe $frappe_version, ${erpnext_version:+ERPNext $erpnext_version}${erpnext_version:-without ERPNext}"
+	if [[ -n "$erpnext_version" ]]; then
+		echo "Frappe $frappe_version, ERPNext $erpnext_version"
+	else
+		echo "Frappe $frappe_version, without ERPNext"
+	fi
 }
 
 frappe_cli() { (cd "$bench/sites" && "$py" -m frappe.utils.bench_helper frappe "$@" </dev/null); }
@@ -99,7 +103,7 @@ create_site() { # create_site SITE DESCRIPTION [erpnext]: a new site with this a
 		exit 1
 	fi
 	if [[ "${3:-}" == erpnext ]] \
-		&& ! (cd "$bench/sites" && "$py" "$repo/tests/site_setup.py" "$site" >"$log_dir/setup.log" 2>&1); then
+		&& ! (cd "$bench/sites" && PYTHONPATH="$repo" "$py" -m tests.site_setup "$site" >"$log_dir/setup.log" 2>&1); then
 		tail -n 60 "$log_dir/setup.log" >&2
 		echo "$prog: the setup wizard failed on the $description" >&2
 		exit 1

@@ -2,8 +2,9 @@
 own `setup_complete`. With ERPNext installed the same answers make its company (currency, fiscal year,
 chart of accounts), as ERPNext's own `before_tests` does.
 
-`./run-tests` runs this file for a site with ERPNext (`python tests/site_setup.py SITE`, from the bench's
-`sites` folder); the browser tests call `complete_setup()` for a site without it.
+`./run-tests` runs this module for a site with ERPNext (`python -m tests.site_setup SITE` from the bench's
+`sites` folder, this checkout on PYTHONPATH); the browser tests call `complete_setup()` for a site
+without it.
 """
 
 import sys

@@ -191,7 +191,9 @@ def _paths() -> dict:
 					_param("fields", "JSON list of fieldnames"),
 					_param(
 						"filters",
-						f"JSON object or list of [field, operator, value]; operators: {', '.join(OPERATORS)}",
+						f"JSON object or list of [field, operator, value]; operators: {', '.join(OPERATORS)}. "
+						'A child table\'s field: "table.field" ({"barcodes.barcode": "…"}) or '
+						"[table, field, operator, value]; a document matches when one of its rows does",
 					),
 					_param("order_by", "One of " + ", ".join(f"{c} asc|desc" for c in ORDER_COLUMNS)),
 					_param("limit", "Page size", schema={"type": "integer", "minimum": 1}),

@@ -91,6 +91,11 @@ def writable_schema(
 		for fieldname in dict.fromkeys((*key_fields, *policy.writable))
 		if fieldname in policy.readable and fieldname not in policy.tables
 	}
+	for fieldname in key_fields:  # a child table's field (`barcodes.barcode`): the key's value
+		table, dot, child_field = fieldname.partition(".")
+		if dot and table in policy.tables and child_field in policy.tables[table].readable:
+			child_df = policy.tables[table].readable[child_field]
+			properties[fieldname] = _field_schema(child_field, child_df, read_only=False)
 	for table, child_policy in policy.tables.items():
 		if table in policy.writable:
 			properties[table] = {"type": "array", "items": writable_schema(child_policy)}

@@ -615,3 +615,28 @@ def test_mcp_traffic_keeps_an_api_only_site_awake(rpc, world, committed, monkeyp
 	assert rpc("read_key", "ping", {}).status_code == 200
 	assert_activity_recorded("API traffic", world.read_key.user)
 	assert not is_dormant()
+
+
+def test_the_list_tool_filters_on_a_child_table(sdk, world, committed):
+	code = f"MCP-CHILD-{frappe.generate_hash(length=6)}"
+	committed.track(ItemFactory(code=code, rows=[{"item_code": f"{code}-ROW", "qty": 1}] * 2))
+	committed.track(ItemFactory(code=f"{code}-OTHER", rows=[{"item_code": "ELSEWHERE", "qty": 1}]))
+	committed.commit()
+	steps = [
+		{"op": "list_tools"},
+		*(
+			{"op": "call_tool", "name": "list_documents", "arguments": {"doctype": ITEM, "filters": filters}}
+			for filters in (
+				{"rows.item_code": f"{code}-ROW"},
+				[["rows", "item_code", "=", f"{code}-ROW"]],
+				[["rows", "qty", "~", 1]],
+			)
+		),
+	]
+	outcome = sdk("manager", steps)
+	tools = tools_of(outcome)
+	by_object, by_list, refused = outcome["steps"][1:]
+	for step in (by_object, by_list):
+		validate_output(tools["list_documents"], structured(step))
+		assert [row["code"] for row in structured(step)["data"]] == [code], "the item once, for its two rows"
+	assert problem(refused, "BAD_REQUEST")["errors"][0]["pointer"] == "/filters/0/2"

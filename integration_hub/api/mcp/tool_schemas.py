@@ -154,16 +154,33 @@ def list_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 			},
 			"filters": {
 				"description": 'Either {"fieldname": value} for equality, or a list of [fieldname, operator, '
-				f"value]; operators: {', '.join(OPERATORS)}",
+				f"value]; operators: {', '.join(OPERATORS)}. A child table's field is "
+				'"table.field" ({"barcodes.barcode": "4006381333931"}) or [table, field, operator, value]: '
+				"the document matches when one of its rows does",
 				"anyOf": [
 					{"type": "object"},
 					{
 						"type": "array",
 						"items": {
-							"type": "array",
-							"prefixItems": [{"type": "string"}, {"enum": list(OPERATORS)}, {}],
-							"minItems": 3,
-							"maxItems": 3,
+							"anyOf": [
+								{
+									"type": "array",
+									"prefixItems": [{"type": "string"}, {"enum": list(OPERATORS)}, {}],
+									"minItems": 3,
+									"maxItems": 3,
+								},
+								{
+									"type": "array",
+									"prefixItems": [
+										{"type": "string"},
+										{"type": "string"},
+										{"enum": list(OPERATORS)},
+										{},
+									],
+									"minItems": 4,
+									"maxItems": 4,
+								},
+							]
 						},
 					},
 				],
