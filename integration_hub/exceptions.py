@@ -189,6 +189,8 @@ FRAMEWORK_ERRORS: dict[str, tuple[int, str, str]] = {
 	"NameError": (409, "CONFLICT", "Conflict"),
 	"LinkExistsError": (409, "CONFLICT", "Conflict"),
 	"TimestampMismatchError": (409, "CONFLICT", "Conflict"),
+	"UpdateAfterSubmitError": (409, "CONFLICT", "Conflict"),
+	"DocstatusTransitionError": (409, "CONFLICT", "Conflict"),
 	"QueryDeadlockError": (409, "CONFLICT", "Conflict"),
 	"QueryTimeoutError": (409, "CONFLICT", "Conflict"),
 	"TooManyRequestsError": (429, "RATE_LIMITED", "Too many requests"),

@@ -15,6 +15,8 @@ CATEGORY = "Hub Test Category"
 CUSTOMER = "Hub Test Customer"
 ORDER = "Hub Test Order"
 ORDER_LINE = "Hub Test Order Line"
+# Submittable, named by a series, with a field that may change after submission (a carrier's tracking).
+INVOICE = "Hub Test Invoice"
 EDITOR_ROLE = "Hub Test Editor"
 READER_ROLE = "Hub Test Reader"
 AUDITOR_ROLE = "Hub Test Auditor"
@@ -65,7 +67,7 @@ def create_test_doctypes() -> None:
 	for role in (EDITOR_ROLE, READER_ROLE, AUDITOR_ROLE, OWNER_EDITOR_ROLE):
 		if not frappe.db.exists("Role", role):
 			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert()
-	for doctype in (ORDER, ORDER_LINE, CUSTOMER, ITEM, ITEM_ROW, CATEGORY, *NAMED_BY_RULE.values()):
+	for doctype in (INVOICE, ORDER, ORDER_LINE, CUSTOMER, ITEM, ITEM_ROW, CATEGORY, *NAMED_BY_RULE.values()):
 		if frappe.db.exists("DocType", doctype):
 			frappe.delete_doc("DocType", doctype, force=True)
 	_doctype(
@@ -105,7 +107,39 @@ def create_test_doctypes() -> None:
 	)
 	_named_by_rule_doctypes()
 	_linked_doctypes()
+	_submittable_doctype()
 	frappe.db.commit()
+
+
+def _submittable_doctype() -> None:
+	"""Editors may submit, cancel and amend; readers only read; owner editors write but never submit."""
+	every_transition = {"submit": 1, "cancel": 1, "amend": 1}
+	_doctype(
+		INVOICE,
+		[
+			# Not unique: a cancelled invoice and its amendment share it.
+			{"fieldname": "customer_name", "fieldtype": "Data", "label": "Customer Name"},
+			{"fieldname": "amount", "fieldtype": "Currency", "label": "Amount"},
+			{"fieldname": "tracking", "fieldtype": "Data", "label": "Tracking", "allow_on_submit": 1},
+			{"fieldname": "rows", "fieldtype": "Table", "label": "Rows", "options": ITEM_ROW},
+			{
+				"fieldname": "amended_from",
+				"fieldtype": "Link",
+				"label": "Amended From",
+				"options": INVOICE,
+				"read_only": 1,
+				"no_copy": 1,
+			},
+		],
+		autoname="HTI-.#####",
+		is_submittable=1,
+		permissions=[
+			{"role": "System Manager", "read": 1, "write": 1, "create": 1, "delete": 1, **every_transition},
+			{"role": EDITOR_ROLE, "read": 1, "write": 1, "create": 1, "delete": 1, **every_transition},
+			{"role": READER_ROLE, "read": 1},
+			{"role": OWNER_EDITOR_ROLE, "read": 1, "write": 1, "create": 1},
+		],
+	)
 
 
 def _linked_doctypes() -> None:

@@ -18,7 +18,7 @@ from integration_hub.api.endpoint import (
 	versioned_response,
 )
 from integration_hub.documents import changes as change_feed
-from integration_hub.documents import conditional, expansion, query, versions
+from integration_hub.documents import conditional, expansion, lifecycle, query, versions
 from integration_hub.documents import describe as describer
 from integration_hub.documents import openapi as openapi_builder
 from integration_hub.documents import write as writer
@@ -104,21 +104,24 @@ def list_documents(
 
 @frappe.whitelist(methods=["POST"])
 @endpoint(idempotent=True)
-def upsert(doctype: str, data: JSONValue = None, key: JSONValue = None) -> dict:
-	"""`If-Match` (or `data._version`): the version the document is expected at; stale is 412."""
+def upsert(doctype: str, data: JSONValue = None, key: JSONValue = None, submit: bool = False) -> dict:
+	"""`If-Match` (or `data._version`): the version the document is expected at; stale is 412.
+	`submit`: submit the document in the same transaction (both, or neither)."""
 	resource = get_resource(doctype)
 	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
 	record = json_argument(data, "data", types=(dict,))
-	if_match = request_header("If-Match")
-	return writer.upsert_record(resource, record, key_fields, if_match=if_match).as_dict()
+	result = writer.upsert_record(resource, record, key_fields, if_match=request_header("If-Match"))
+	return (lifecycle.submit_written(resource, result) if submit else result).as_dict()
 
 
 @frappe.whitelist(methods=["POST"])
 @endpoint(idempotent=True)
-def create_document(doctype: str, data: JSONValue = None) -> dict:
-	"""A new document, named by its DocType's rule (naming series, hash, autoincrement...)."""
+def create_document(doctype: str, data: JSONValue = None, submit: bool = False) -> dict:
+	"""A new document, named by its DocType's rule (naming series, hash, autoincrement...); submitted
+	in the same transaction with `submit`."""
 	resource = get_resource(doctype)
-	return create_record(resource, json_argument(data, "data", types=(dict,))).as_dict()
+	result = create_record(resource, json_argument(data, "data", types=(dict,)))
+	return (lifecycle.submit_written(resource, result) if submit else result).as_dict()
 
 
 @frappe.whitelist(methods=["POST"])
@@ -129,14 +132,65 @@ def bulk_upsert(
 	key: JSONValue = None,
 	atomic: bool = False,
 	mode: str = "upsert",
+	submit: bool = False,
 ) -> dict:
-	"""`mode="create"`: every record is a new document, as create_document makes it."""
+	"""`mode="create"`: every record is a new document, as create_document makes it. `submit`: each
+	record's document is submitted with its write (a record that fails writes nothing)."""
 	resource = get_resource(doctype)
 	key_fields = writer.parse_key(json_argument(key, "key", types=(list,)), resource)
 	results = bulk_upsert_records(
-		resource, json_argument(records, "records", types=(list,)), key_fields, atomic, mode
+		resource, json_argument(records, "records", types=(list,)), key_fields, atomic, mode, submit
 	)
 	return {"results": results}
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def submit_document(
+	doctype: str, name: str | None = None, key: JSONValue = None, if_match: str | None = None
+) -> dict:
+	"""Submit a draft (`{"doctype", "name"}` or `{"doctype", "key"}`); `If-Match` as for delete."""
+	resource = get_resource(doctype)
+	expected = versions.expected_once(request_header("If-Match"), if_match, "/if_match")
+	key_values = json_argument(key, "key", types=(dict,))
+	return lifecycle.submit_record(resource, name, key_values, expected).as_dict()
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def cancel_document(
+	doctype: str, name: str | None = None, key: JSONValue = None, if_match: str | None = None
+) -> dict:
+	"""Cancel a submitted document."""
+	resource = get_resource(doctype)
+	expected = versions.expected_once(request_header("If-Match"), if_match, "/if_match")
+	key_values = json_argument(key, "key", types=(dict,))
+	return lifecycle.cancel_record(resource, name, key_values, expected).as_dict()
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def amend_document(
+	doctype: str,
+	name: str | None = None,
+	key: JSONValue = None,
+	data: JSONValue = None,
+	submit: bool = False,
+	if_match: str | None = None,
+) -> dict:
+	"""The amendment of a cancelled document (a new draft, named by Frappe's rule: `SINV-0001-1`), with
+	the changes in `data`; submitted too with `submit`."""
+	resource = get_resource(doctype)
+	expected = versions.expected_once(request_header("If-Match"), if_match, "/if_match")
+	amended = lifecycle.amend_record(
+		resource,
+		name,
+		json_argument(key, "key", types=(dict,)),
+		json_argument(data, "data", types=(dict,)),
+		expected,
+		submit_it=submit,
+	)
+	return amended.as_dict()
 
 
 @frappe.whitelist(methods=["POST"])

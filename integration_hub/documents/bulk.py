@@ -34,6 +34,7 @@ from integration_hub.documents.creation import create_record
 from integration_hub.documents.deferred import DeferredRows, deferring
 from integration_hub.documents.exposure import Resource, authorizations_remembered, authorize
 from integration_hub.documents.key_locks import comparable, lock_keys, recorded_document
+from integration_hub.documents.lifecycle import require_submittable, submit_written
 from integration_hub.documents.realtime_log import use_indexed_realtime_log
 from integration_hub.documents.write import UpsertResult, authorize_any_write, upsert_record
 from integration_hub.exceptions import BadRequest, PayloadTooLarge, ValidationFailed, problem_from_exception
@@ -46,15 +47,24 @@ MODES = ("upsert", "create")
 
 
 def bulk_upsert(
-	resource: Resource, records: object, key_fields: tuple[str, ...], atomic: bool, mode: str = "upsert"
+	resource: Resource,
+	records: object,
+	key_fields: tuple[str, ...],
+	atomic: bool,
+	mode: str = "upsert",
+	submit: bool = False,
 ) -> list[dict]:
-	"""`mode="create"`: every record is a new document (documents/creation.py), as create_document."""
+	"""`mode="create"`: every record is a new document (documents/creation.py), as create_document.
+	`submit`: each record's document is submitted after its write, inside the record's savepoint."""
 	if mode not in MODES:
 		raise BadRequest(_("mode must be one of: {0}").format(", ".join(MODES)), [{"pointer": "/mode"}])
 	if mode == "create":
 		authorize(resource, "create")
 	else:
 		authorize_any_write(resource)
+	if submit:
+		authorize(resource, "submit")
+		require_submittable(resource, "/submit")
 	if not isinstance(records, list):
 		raise BadRequest(_("records must be a list of objects"), [{"pointer": "/records"}])
 	if len(records) > resource.max_batch_size:
@@ -72,7 +82,9 @@ def bulk_upsert(
 	savepoint = RecordSavepoint()
 	with writing_batch() as deferred:
 		results = [
-			_upsert_in_savepoint(resource, record, key_fields, index, lookup, deferred, savepoint, mode)
+			_upsert_in_savepoint(
+				resource, record, key_fields, index, lookup, deferred, savepoint, mode, submit
+			)
 			for index, record in enumerate(records)
 		]
 	savepoint.release()
@@ -183,6 +195,7 @@ def _upsert_in_savepoint(
 	deferred: DeferredRows,
 	savepoint: RecordSavepoint,
 	mode: str = "upsert",
+	submit: bool = False,
 ) -> dict:
 	pointer = f"/records/{index}"
 	mark = deferred.mark()
@@ -199,6 +212,10 @@ def _upsert_in_savepoint(
 		else:
 			savepoint.set()
 			result = upsert_guessed(resource, record, key_fields, index in lookup.new, SAVEPOINT, pointer)
+		if submit:
+			result = submit_written(
+				resource, result, before_write=None if savepoint.is_set else savepoint.set
+			)
 	except Exception as e:
 		savepoint.roll_back()
 		deferred.discard_since(mark)

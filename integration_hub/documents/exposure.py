@@ -17,7 +17,7 @@ from integration_hub.documents.permissions import has_doctype_permission
 from integration_hub.exceptions import OperationNotPermitted, ResourceNotExposed
 from integration_hub.security.api_keys import require_scope
 
-OPERATIONS = ("read", "create", "update", "delete")
+OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel")
 PAGE_SIZE_LIMIT = 1000
 BATCH_SIZE_LIMIT = 1000
 
@@ -70,6 +70,8 @@ PERMISSION_TYPES = {
 	"create": "create",
 	"update": "write",
 	"delete": "delete",
+	"submit": "submit",
+	"cancel": "cancel",
 	"changes": "read",
 }
 EXPOSURE_OPERATIONS = {"changes": "read"}

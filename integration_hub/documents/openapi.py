@@ -137,6 +137,13 @@ def _operation(
 	return operation
 
 
+SUBMIT_PROPERTY = {
+	"type": "boolean",
+	"default": False,
+	"description": "Submit the written document in the same transaction (submittable DocTypes)",
+}
+
+
 def _record_body(data: dict, **more: dict) -> dict:
 	"""The body of a single write: the doctype, the record (`data`) and any other properties."""
 	return {
@@ -209,6 +216,7 @@ def _paths() -> dict:
 				body=_record_body(
 					{"type": "object", "description": "The record; _version: the expected version"},
 					key={"type": "array", "items": {"type": "string"}},
+					submit=SUBMIT_PROPERTY,
 				),
 				conditional_write=True,
 			)
@@ -217,7 +225,7 @@ def _paths() -> dict:
 			"post": _operation(
 				"Create a document named by its DocType's rule (naming series, hash, autoincrement)",
 				idempotent=True,
-				body=_record_body({"type": "object"}),
+				body=_record_body({"type": "object"}, submit=SUBMIT_PROPERTY),
 			)
 		},
 		f"{BASE}.bulk_upsert": {
@@ -233,6 +241,7 @@ def _paths() -> dict:
 						"key": {"type": "array", "items": {"type": "string"}},
 						"atomic": {"type": "boolean", "default": False},
 						"mode": {"enum": ["upsert", "create"], "default": "upsert"},
+						"submit": SUBMIT_PROPERTY,
 					},
 				},
 			)
@@ -252,6 +261,38 @@ def _paths() -> dict:
 					},
 				},
 				conditional_write=True,
+			)
+		},
+		**{
+			f"{BASE}.{name}": {
+				"post": _operation(
+					summary,
+					idempotent=True,
+					body={
+						"type": "object",
+						"required": ["doctype"],
+						"properties": {
+							"doctype": doctype_property,
+							"name": {"type": "string"},
+							"key": key_object,
+							"if_match": {
+								"type": "string",
+								"description": "The expected version, as If-Match",
+							},
+							**extra,
+						},
+					},
+					conditional_write=True,
+				)
+			}
+			for name, summary, extra in (
+				("submit_document", "Submit a draft of a submittable DocType", {}),
+				("cancel_document", "Cancel a submitted document", {}),
+				(
+					"amend_document",
+					"The amendment of a cancelled document: a new draft named after it, with data's changes",
+					{"data": {"type": "object"}, "submit": SUBMIT_PROPERTY},
+				),
 			)
 		},
 		f"{BASE}.changes": {

@@ -13,6 +13,7 @@ from functools import cached_property
 import frappe
 from frappe import _
 from frappe.model import numeric_fieldtypes
+from frappe.model.docstatus import DocStatus
 from frappe.utils import flt
 from frappe.utils.data import cast as cast_fieldtype
 
@@ -188,8 +189,11 @@ def _update_document(
 			_("You are not permitted to update {0} {1}").format(resource.doctype, doc.name)
 		)
 	require_expected(doc, policy, expected, pointer)
-	if not apply_changes(doc, values, policy):
+	changed = differing_fields(doc, values, policy)
+	if not changed:
 		return UpsertResult(doc.name, "unchanged", doc, policy)
+	require_changeable(doc, changed, pointer)
+	set_values(doc, values, changed, policy)
 	if before_write is not None:
 		before_write()
 	doc.save()
@@ -277,24 +281,56 @@ def setter_of(meta, fieldname: str) -> str:
 
 def apply_changes(doc, values: dict, policy: FieldPolicy) -> bool:
 	"""Set the supplied values on `doc`; True when any of them differs from what is stored."""
-	changed = False
+	changed = differing_fields(doc, values, policy)
+	set_values(doc, values, changed, policy)
+	return bool(changed)
+
+
+def set_values(doc, values: dict, fieldnames: list[str], policy: FieldPolicy) -> None:
+	for fieldname in fieldnames:
+		if fieldname in policy.tables:
+			doc.set(fieldname, [])
+			for row in values[fieldname]:
+				doc.append(fieldname, dict(row))  # Frappe writes into the dict it is given
+		else:
+			doc.set(fieldname, values[fieldname])
+
+
+def differing_fields(doc, values: dict, policy: FieldPolicy) -> list[str]:
+	"""The fields of `values` whose value differs from `doc`'s (child tables as a whole); key fields the
+	caller may not write are compared by the lookup, not here."""
+	changed = []
 	for fieldname, value in values.items():
-		if fieldname == "name":
+		if fieldname == "name" or is_compared_only(fieldname, policy):
 			continue
 		if fieldname in policy.tables:
-			if not _rows_equal(doc.get(fieldname) or [], value, policy.tables[fieldname]):
-				doc.set(fieldname, [])
-				for row in value:
-					doc.append(fieldname, dict(row))  # Frappe writes into the dict it is given
-				changed = True
-			continue
-		if is_compared_only(fieldname, policy):
-			continue  # a key field that found the document; it is not the caller's to write
-		df = policy.writable[fieldname]
-		if not same_value(df, doc.get(fieldname), value):
-			doc.set(fieldname, value)
-			changed = True
+			differs = not _rows_equal(doc.get(fieldname) or [], value, policy.tables[fieldname])
+		else:
+			differs = not same_value(policy.writable[fieldname], doc.get(fieldname), value)
+		if differs:
+			changed.append(fieldname)
 	return changed
+
+
+def require_changeable(doc, changed: list[str], pointer: str) -> None:
+	"""A submitted document changes only in its "Allow on Submit" fields (Frappe's update after submit);
+	a cancelled one not at all: 409 naming the fields, before anything is written."""
+	status = DocStatus(doc.docstatus)
+	if status.is_draft() or not changed:
+		return
+	if status.is_cancelled():
+		frozen = changed
+		message = _("{0} {1} is cancelled and cannot change ({2}); amend it to make a new version")
+	else:
+		frozen = [f for f in changed if not (doc.meta.get_field(f) and doc.meta.get_field(f).allow_on_submit)]
+		message = _(
+			"{0} {1} is submitted: {2} cannot change after submission (only its Allow on Submit fields can); cancel and amend it instead"
+		)
+	if frozen:
+		raise Conflict(
+			message.format(doc.doctype, doc.name, ", ".join(frozen)),
+			[{"pointer": f"{pointer}/{f}", "detail": _("cannot change after submission")} for f in frozen],
+		)
 
 
 def _rows_equal(existing: list, given: list[dict], policy: FieldPolicy) -> bool:

@@ -32,10 +32,13 @@ KEY_ENDPOINTS = frozenset(
 		"create_document",
 		"bulk_upsert",
 		"delete_document",
+		"submit_document",
+		"cancel_document",
+		"amend_document",
 		"changes",
 	)
 )
-SCOPE_OPERATIONS = ("read", "create", "update", "delete", "changes")
+SCOPE_OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel", "changes")
 # The MCP endpoint (`api/mcp.py`): its tools are the same document API, under the same scopes.
 
 

@@ -20,7 +20,7 @@ from tests.factories import (
 	UserPermissionFactory,
 	issue_api_token,
 )
-from tests.fixtures_doctypes import AUDITOR_ROLE, CATEGORY, EDITOR_ROLE, ITEM
+from tests.fixtures_doctypes import AUDITOR_ROLE, CATEGORY, EDITOR_ROLE, INVOICE, ITEM
 from tests.helpers import assert_activity_recorded, make_site_dormant, read_committed
 from tests.mcp_sdk import run_client
 
@@ -640,3 +640,39 @@ def test_the_list_tool_filters_on_a_child_table(sdk, world, committed):
 		validate_output(tools["list_documents"], structured(step))
 		assert [row["code"] for row in structured(step)["data"]] == [code], "the item once, for its two rows"
 	assert problem(refused, "BAD_REQUEST")["errors"][0]["pointer"] == "/filters/0/2"
+
+
+def test_an_assistant_submits_where_it_may_and_is_refused_where_not(sdk, world, committed):
+	committed.track(
+		HubResourceFactory(document_type=INVOICE, key_fields="customer_name", allow_submit=1, allow_cancel=1)
+	)
+	customer = f"MCP Invoice {frappe.generate_hash(length=6)}"
+	committed.on_cleanup(lambda: _remove_invoices(customer))
+	committed.commit()
+	create = {
+		"op": "call_tool",
+		"name": "create_document",
+		"arguments": {"doctype": INVOICE, "data": {"customer_name": customer, "amount": 10}, "submit": True},
+	}
+	outcome = sdk("manager", [{"op": "list_tools"}, create])
+	tools = tools_of(outcome)
+	assert INVOICE in doctypes(tools["submit_document"]) and INVOICE in doctypes(tools["cancel_document"])
+	assert ITEM not in doctypes(tools["submit_document"]), "only submittable resources"
+	created = structured(outcome["steps"][1])
+	validate_output(tools["create_document"], created)
+	assert created["doc"]["docstatus"] == 1
+
+	submit = {
+		"op": "call_tool",
+		"name": "submit_document",
+		"arguments": {"doctype": INVOICE, "name": created["name"]},
+	}
+	refused = sdk("read_key", [{"op": "list_tools"}, submit])
+	assert "submit_document" not in tools_of(refused), "a key without the scope sees no such tool"
+	problem(refused["steps"][1], "PERMISSION_DENIED")
+
+
+def _remove_invoices(customer: str) -> None:
+	for name in frappe.get_all(INVOICE, filters={"customer_name": customer}, pluck="name"):
+		frappe.db.delete(INVOICE, name)
+		frappe.db.delete("Hub Test Item Row", {"parent": name})

@@ -21,7 +21,7 @@ from tests.site_setup import COMPANY
 from tests.web_server import Client
 
 API = "/api/method/integration_hub.api.v1"
-OPERATIONS = {"r": "read", "c": "create", "u": "update", "d": "delete"}
+OPERATIONS = {"r": "read", "c": "create", "u": "update", "d": "delete", "s": "submit", "x": "cancel"}
 
 
 class ERPNextHub:
@@ -36,7 +36,8 @@ class ERPNextHub:
 		return f"{text} {self.suffix}"
 
 	def expose(self, doctype: str, key_fields: str | None = None, operations: str = "rcud", **values) -> None:
-		"""A Hub Resource for `doctype` (every field the caller may read) allowing `operations`."""
+		"""A Hub Resource for `doctype` (every field the caller may read) allowing `operations` (letters as
+		in `client`)."""
 		if frappe.db.exists("Hub Resource", doctype):
 			frappe.delete_doc("Hub Resource", doctype, force=True)
 		allowed = {f"allow_{name}": int(letter in operations) for letter, name in OPERATIONS.items()}
@@ -46,7 +47,7 @@ class ERPNextHub:
 
 	def client(self, roles: list[str], scopes: dict[str, str]) -> Client:
 		"""An HTTP client authenticated with a Hub API key of a new user who has `roles`; `scopes` maps
-		each resource to the operations the key may use ("rc": read and create)."""
+		each resource to the operations the key may use ("rc": read and create; s: submit, x: cancel)."""
 		user = self.committed.track(UserFactory(roles=roles))
 		rows = [
 			{

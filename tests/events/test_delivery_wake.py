@@ -67,3 +67,28 @@ def test_the_job_looks_again_after_the_marker_is_cleared(monkeypatch):
 	# was cleared has stopped skipping the question.
 	assert looks[0] - started < outbox.DELIVERY_JOB_LOOKS_SECONDS
 	assert looks[-1] - started >= outbox.DELIVERY_JOB_LOOKS_SECONDS > outbox.MARKER_SEEN_SECONDS
+
+
+def test_a_full_queue_does_not_fail_the_commit_that_wrote_the_deliveries(
+	site, receiver, monkeypatch, run_background_jobs
+):
+	"""Releases that limit the queue (site config `max_queued_jobs`; 15.75 raises frappe.QueueOverloaded,
+	15.44 has no limit) refuse the wake-up job: the writer's commit still succeeds, and the deliveries
+	wait for the sweep."""
+	from frappe.utils.background_jobs import get_queue
+
+	subscription = HubSubscriptionFactory(endpoint_url=receiver.url)
+	queue = get_queue("default")
+	occupant = queue.enqueue_call("frappe.ping")  # no worker runs it: the queue holds one job
+	try:
+		monkeypatch.setitem(frappe.local.conf, "max_queued_jobs", 1)
+		ItemFactory(title="queue full")
+		frappe.db.commit()  # the after-commit hook's enqueue is refused where the limit exists
+	finally:
+		occupant.delete()
+	assert frappe.get_all("Hub Delivery", filters={"subscription": subscription.name}, pluck="status") == [
+		"Pending"
+	]
+	assert queued_delivery_jobs(site) == (0 if outbox.QUEUE_FULL else 1), (
+		"refused only where the limit exists"
+	)

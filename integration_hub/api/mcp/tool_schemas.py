@@ -104,6 +104,12 @@ KEY_OVERRIDE_SCHEMA = {
 	"description": "Fieldnames that identify the document, if not the resource's key fields",
 }
 CURSOR_SCHEMA = {"type": "string", "description": "next_cursor of the previous page, exactly as returned"}
+SUBMIT_SCHEMA = {
+	"type": "boolean",
+	"default": False,
+	"description": "Submittable resources (invoices, stock entries…): submit the document in the same "
+	"transaction, so it counts (stock moves, ledgers are booked); both happen or neither",
+}
 
 
 def describe_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
@@ -127,7 +133,7 @@ def describe_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]
 			"key_fields": {"type": "array", "items": {"type": "string"}},
 			"operations": {
 				"type": "array",
-				"items": {"enum": ["read", "create", "update", "delete", "changes"]},
+				"items": {"enum": ["read", "create", "update", "delete", "submit", "cancel", "changes"]},
 			},
 			"max_page_size": {"type": "integer"},
 			"max_batch_size": {"type": "integer"},
@@ -247,7 +253,7 @@ def get_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 	return inputs, outputs
 
 
-WRITE_STATUS = {"type": "string", "enum": ["created", "updated", "unchanged"]}
+WRITE_STATUS = {"type": "string", "enum": ["created", "updated", "unchanged", "submitted"]}
 
 
 def upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
@@ -260,6 +266,7 @@ def upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 				"key values is updated, or created if there is none",
 			},
 			"key": KEY_OVERRIDE_SCHEMA,
+			"submit": SUBMIT_SCHEMA,
 			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
 		},
 		["doctype", "data"],
@@ -292,6 +299,7 @@ def create_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 				"type": "object",
 				"description": "The new document's fields; its name is given by the DocType's naming rule",
 			},
+			"submit": SUBMIT_SCHEMA,
 			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
 		},
 		["doctype", "data"],
@@ -322,6 +330,7 @@ def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, di
 				"description": "create: every record is a new document named by the DocType's rule "
 				"(records carry no key, and no _version)",
 			},
+			"submit": SUBMIT_SCHEMA,
 			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
 		},
 		["doctype", "records"],
@@ -341,7 +350,7 @@ def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, di
 		"type": "object",
 		"properties": {
 			"index": {"type": "integer"},
-			"status": {"type": "string", "enum": ["created", "updated", "unchanged", "failed"]},
+			"status": {"type": "string", "enum": ["created", "updated", "unchanged", "submitted", "failed"]},
 			"name": {"type": "string"},
 			"error": record_error,
 		},
@@ -370,6 +379,48 @@ def delete_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 		["doctype", "name", "status"],
 	)
 	return inputs, outputs
+
+
+def transition_schemas(status: str) -> Callable[[CallerView, list[str]], tuple[dict, dict]]:
+	"""submit_document and cancel_document: one document by name or key; `status`, or `unchanged` when
+	it was so already."""
+
+	def schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
+		inputs = _input_schema(
+			{
+				**_name_or_key(doctypes),
+				"if_match": EXPECTED_VERSION_SCHEMA,
+				IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
+			},
+			["doctype"],
+			anyOf=[{"required": ["name"]}, {"required": ["key"]}],
+			allOf=_per_doctype(doctypes, lambda d: _key_object(view, d)),
+		)
+		return inputs, _written_output(view, doctypes, {"enum": [status, "unchanged"]})
+
+	return schemas
+
+
+def amend_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
+	inputs = _input_schema(
+		{
+			**_name_or_key(doctypes),
+			"data": {"type": "object", "description": "What the amendment changes (fields you may write)"},
+			"submit": SUBMIT_SCHEMA,
+			"if_match": EXPECTED_VERSION_SCHEMA,
+			IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
+		},
+		["doctype"],
+		anyOf=[{"required": ["name"]}, {"required": ["key"]}],
+		allOf=_per_doctype(
+			doctypes,
+			lambda d: {
+				"properties": {**_key_object(view, d)["properties"], "data": _ref(f"{schema_name(d)}Input")}
+			},
+		),
+		**{"$defs": _input_defs(view, doctypes, creating=True)},
+	)
+	return inputs, _written_output(view, doctypes, {"const": "created"})
 
 
 def changes_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:

@@ -1,7 +1,7 @@
 """The MCP tools: one per operation of the document API, each with a `doctype` argument that enumerates
 the resources this caller may use it on (exposure ∩ key scopes ∩ Frappe permissions).
 
-Eight tools whatever the number of exposed DocTypes, so a model chooses among operations it knows
+Eleven tools whatever the number of exposed DocTypes, so a model chooses among operations it knows
 ("list", "upsert") rather than among hundreds of near-identical names, and the schemas say per DocType
 which fields it may read and write (`if doctype is X then ...`), derived from the same field policy as
 the OpenAPI document.
@@ -25,6 +25,7 @@ from integration_hub.api.mcp.caller import CallerView, caller_view
 from integration_hub.api.mcp.protocol import INVALID_PARAMS, Call, RpcError, page
 from integration_hub.api.mcp.tool_schemas import (
 	IDEMPOTENCY_ARGUMENT,
+	amend_schemas,
 	bulk_upsert_schemas,
 	changes_schemas,
 	create_schemas,
@@ -32,6 +33,7 @@ from integration_hub.api.mcp.tool_schemas import (
 	describe_schemas,
 	get_schemas,
 	list_schemas,
+	transition_schemas,
 	upsert_schemas,
 )
 from integration_hub.documents import idempotency
@@ -170,6 +172,36 @@ TOOLS = {
 			v1.delete_document,
 			delete_schemas,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: deleted.",
+		),
+		Tool(
+			"submit_document",
+			"Submit a document",
+			"Submit a draft of a submittable resource (an invoice, a stock entry…), by name or key: only a "
+			"submitted document counts (stock moves, ledgers are booked). A submitted one stays unchanged.",
+			frozenset({"submit"}),
+			v1.submit_document,
+			transition_schemas("submitted"),
+			lambda r: f"{r.get('doctype')} {r.get('name')}: {r.get('status')}.",
+		),
+		Tool(
+			"cancel_document",
+			"Cancel a document",
+			"Cancel a submitted document, by name or key (its stock and ledger entries are reversed); amend "
+			"it afterwards to make a corrected version.",
+			frozenset({"cancel"}),
+			v1.cancel_document,
+			transition_schemas("cancelled"),
+			lambda r: f"{r.get('doctype')} {r.get('name')}: {r.get('status')}.",
+		),
+		Tool(
+			"amend_document",
+			"Amend a cancelled document",
+			"Make the amendment of a cancelled document: a new draft named after it (SINV-0001-1), with the "
+			"changes in data; submit: true submits it too.",
+			frozenset({"submit"}),
+			v1.amend_document,
+			amend_schemas,
+			lambda r: f"{r.get('doctype')} {r.get('name')}: created.",
 		),
 		Tool(
 			"list_changes",

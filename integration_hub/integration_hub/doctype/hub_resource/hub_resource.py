@@ -29,6 +29,7 @@ class HubResource(Document):
 		)
 
 		allow_create: DF.Check
+		allow_cancel: DF.Check
 		allow_delete: DF.Check
 		allow_read: DF.Check
 		allow_update: DF.Check

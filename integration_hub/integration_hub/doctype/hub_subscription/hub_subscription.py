@@ -111,6 +111,8 @@ class HubSubscription(Document):
 		if not self.condition:
 			return
 		try:
+			# The policy Frappe's own safe_eval compiles with (an internal of frappe.utils.safe_exec; Frappe
+			# pins RestrictedPython 7 on 15.44.2 and 8 on 15.75.0: the subscription tests run on both).
 			compile_restricted(self.condition, filename="<condition>", policy=FrappeTransformer, mode="eval")
 		except SyntaxError as e:
 			frappe.throw(
