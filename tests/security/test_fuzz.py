@@ -93,11 +93,16 @@ ENDPOINTS = {
 	),
 	"upsert": (
 		"post",
-		{"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments, "key": arguments},
+		{
+			"doctype": st.just(ITEM) | arguments,
+			"data": records_without_key | arguments,
+			"key": arguments,
+			"submit": arguments,
+		},
 	),
 	"create_document": (
 		"post",
-		{"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments},
+		{"doctype": st.just(ITEM) | arguments, "data": records_without_key | arguments, "submit": arguments},
 	),
 	"bulk_upsert": (
 		"post",
@@ -113,6 +118,23 @@ ENDPOINTS = {
 		"post",
 		{"doctype": st.just(ITEM) | arguments, "name": arguments, "key": arguments, "if_match": arguments},
 	),
+	**{
+		endpoint: (
+			"post",
+			{
+				"doctype": st.just(ITEM) | arguments,
+				"name": arguments,
+				"key": arguments,
+				"if_match": arguments,
+				**(
+					{"data": records_without_key | arguments, "submit": arguments}
+					if endpoint == "amend_document"
+					else {}
+				),
+			},
+		)
+		for endpoint in ("submit_document", "cancel_document", "amend_document")
+	},
 	"openapi": ("get", {"unexpected": arguments}),
 	"ping": ("get", {"unexpected": arguments}),
 }

@@ -37,11 +37,13 @@ TOOL_ARGUMENTS = {
 		"doctype": st.just(ITEM) | arguments,
 		"data": records_without_key | arguments,
 		"key": arguments,
+		"submit": arguments,
 		IDEMPOTENCY_ARGUMENT: arguments,
 	},
 	"create_document": {
 		"doctype": st.just(ITEM) | arguments,
 		"data": records_without_key | arguments,
+		"submit": arguments,
 		IDEMPOTENCY_ARGUMENT: arguments,
 	},
 	"bulk_upsert_documents": {
@@ -50,6 +52,7 @@ TOOL_ARGUMENTS = {
 		"atomic": arguments,
 		"key": arguments,
 		"mode": arguments,
+		"submit": arguments,
 		IDEMPOTENCY_ARGUMENT: arguments,
 	},
 	"delete_document": {
@@ -64,6 +67,21 @@ TOOL_ARGUMENTS = {
 		"cursor": arguments,
 		"limit": arguments,
 		"expand": arguments,
+	},
+	**{
+		tool: {
+			"doctype": st.just(ITEM) | arguments,
+			"name": arguments,
+			"key": arguments,
+			"if_match": arguments,
+			IDEMPOTENCY_ARGUMENT: arguments,
+			**(
+				{"data": records_without_key | arguments, "submit": arguments}
+				if tool == "amend_document"
+				else {}
+			),
+		}
+		for tool in ("submit_document", "cancel_document", "amend_document")
 	},
 }
 

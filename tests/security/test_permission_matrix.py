@@ -19,7 +19,7 @@ from tests.factories import (
 	UserFactory,
 	UserPermissionFactory,
 )
-from tests.fixtures_doctypes import EDITOR_ROLE, ITEM, READER_ROLE
+from tests.fixtures_doctypes import EDITOR_ROLE, INVOICE, ITEM, READER_ROLE
 
 SECRET_COST = 987654.25
 DATA_ENDPOINTS = (
@@ -31,6 +31,9 @@ DATA_ENDPOINTS = (
 	"create_document",
 	"bulk_upsert",
 	"delete_document",
+	"submit_document",
+	"cancel_document",
+	"amend_document",
 )
 MANAGEMENT_ENDPOINTS = (
 	"redeliver",
@@ -78,9 +81,22 @@ def world(site):
 		"integration_manager": track(UserFactory(roles=["Integration Manager"])).name,
 		"administrator": "Administrator",
 	}
-	committed.on_cleanup(lambda: frappe.db.delete("Hub Change", {"ref_doctype": ITEM}))
+	# The life cycle's endpoints work on a submittable DocType: a draft, a submitted and a cancelled one.
+	track(
+		HubResourceFactory(document_type=INVOICE, key_fields="customer_name", allow_submit=1, allow_cancel=1)
+	)
+	invoices = {
+		state: frappe.get_doc({"doctype": INVOICE, "customer_name": f"MATRIX-{state}"}).insert()
+		for state in ("draft", "submitted", "cancelled")
+	}
+	# Frappe deletes no submitted document, whoever asks: these go straight from the table.
+	committed.on_cleanup(lambda: frappe.db.delete(INVOICE, {"customer_name": ["like", "MATRIX-%"]}))
+	invoices["submitted"].submit()
+	invoices["cancelled"].submit()
+	invoices["cancelled"].cancel()
+	committed.on_cleanup(lambda: frappe.db.delete("Hub Change", {"ref_doctype": ["in", [ITEM, INVOICE]]}))
 	committed.commit()
-	yield frappe._dict(visible=visible, hidden=hidden, users=users)
+	yield frappe._dict(visible=visible, hidden=hidden, users=users, invoices=invoices)
 	committed.cleanup()
 
 
@@ -95,6 +111,9 @@ def arguments(endpoint: str, world) -> dict:
 		"create_document": {"doctype": ITEM, "data": {"code": "MATRIX-CREATED", "qty": 77}},
 		"bulk_upsert": {"doctype": ITEM, "records": [{"code": item.code, "qty": 77}]},
 		"delete_document": {"doctype": ITEM, "name": item.name},
+		"submit_document": {"doctype": INVOICE, "name": world.invoices["draft"].name},
+		"cancel_document": {"doctype": INVOICE, "name": world.invoices["submitted"].name},
+		"amend_document": {"doctype": INVOICE, "name": world.invoices["cancelled"].name},
 		"redeliver": {"delivery": "999999999"},
 		"recover": {"subscription": "no-such-subscription", "since": "2026-01-01 00:00:00"},
 		"rotate_secret": {"subscription": "no-such-subscription"},
@@ -120,6 +139,9 @@ EXPECTED = {
 		"create_document": 403,
 		"bulk_upsert": 403,
 		"delete_document": 403,
+		"submit_document": 403,
+		"cancel_document": 403,
+		"amend_document": 403,
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
 	},
 	"editor_low_permlevel": {
@@ -156,6 +178,10 @@ def test_permission_matrix(api, as_user, world, caller, endpoint):
 		return
 	if caller != "administrator":
 		assert frappe.db.get_value(ITEM, world.visible.name, "qty") == 1, "a refused write changed data"
+	if status >= 400:
+		states = [frappe.db.get_value(INVOICE, doc.name, "docstatus") for doc in world.invoices.values()]
+		assert states == [0, 1, 2], "a refused transition changed an invoice"
+		assert not frappe.db.exists(INVOICE, {"amended_from": world.invoices["cancelled"].name})
 
 
 def test_guest_is_refused_everywhere_over_http(http):
