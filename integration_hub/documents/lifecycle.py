@@ -45,9 +45,7 @@ def submit_record(
 	resource: Resource, name: object = None, key: object = None, expected: frozenset[str] | None = None
 ) -> UpsertResult:
 	"""Submit the draft `name` (or the one with `key`); a document submitted already is `unchanged`."""
-	authorize(resource, "submit")
-	require_submittable(resource)
-	doc, policy = _locked(resource, name, key, expected)
+	doc, policy = _locked(resource, "submit", name, key, expected)
 	status = DocStatus(doc.docstatus)
 	if status.is_submitted():
 		return UpsertResult(doc.name, "unchanged", doc, policy)
@@ -61,9 +59,7 @@ def cancel_record(
 	resource: Resource, name: object = None, key: object = None, expected: frozenset[str] | None = None
 ) -> UpsertResult:
 	"""Cancel the submitted document; one cancelled already is `unchanged`, a draft is a 409 (delete it)."""
-	authorize(resource, "cancel")
-	require_submittable(resource)
-	doc, policy = _locked(resource, name, key, expected)
+	doc, policy = _locked(resource, "cancel", name, key, expected)
 	status = DocStatus(doc.docstatus)
 	if status.is_cancelled():
 		return UpsertResult(doc.name, "unchanged", doc, policy)
@@ -90,9 +86,7 @@ def amend_record(
 ) -> UpsertResult:
 	"""A new draft amending the cancelled document, named by Frappe's amendment rule (`SINV-0001-1`),
 	with `data`'s changes (fields the caller may write); submitted too with `submit_it`."""
-	authorize(resource, "create")
-	require_submittable(resource)
-	original, policy = _locked(resource, name, key, expected)
+	original, policy = _locked(resource, "create", name, key, expected)
 	if not DocStatus(original.docstatus).is_cancelled():
 		raise Conflict(
 			_("Only a cancelled document can be amended; {0} {1} is {2}").format(
@@ -140,9 +134,12 @@ def submit(doc) -> None:
 	doc.submit()
 
 
-def _locked(resource: Resource, name: object, key: object, expected: frozenset[str] | None):
-	"""The document named (404 if the caller cannot read it), as last committed and locked until the
-	transaction ends, after checking the version the caller expects it at."""
+def _locked(resource: Resource, operation: str, name: object, key: object, expected: frozenset[str] | None):
+	"""After authorizing `operation` on a submittable resource: the document named (404 if the caller
+	cannot read it), as last committed and locked until the transaction ends, at the version the caller
+	expects it at."""
+	authorize(resource, operation)
+	require_submittable(resource)
 	found = resolve_document(resource, name, key)
 	doc = frappe.get_doc(resource.doctype, found.name, for_update=True)
 	policy = field_policy(resource)

@@ -246,23 +246,6 @@ def _paths() -> dict:
 				},
 			)
 		},
-		f"{BASE}.delete_document": {
-			"post": _operation(
-				"Delete one document",
-				idempotent=True,
-				body={
-					"type": "object",
-					"required": ["doctype"],
-					"properties": {
-						"doctype": doctype_property,
-						"name": {"type": "string"},
-						"key": key_object,
-						"if_match": {"type": "string", "description": "The expected version, as If-Match"},
-					},
-				},
-				conditional_write=True,
-			)
-		},
 		**{
 			f"{BASE}.{name}": {
 				"post": _operation(
@@ -286,6 +269,7 @@ def _paths() -> dict:
 				)
 			}
 			for name, summary, extra in (
+				("delete_document", "Delete one document", {}),
 				("submit_document", "Submit a draft of a submittable DocType", {}),
 				("cancel_document", "Cancel a submitted document", {}),
 				(

@@ -16,6 +16,7 @@ import pytest
 import frappe
 
 from tests.conftest import Committed
+from tests.events.conftest import receiver  # noqa: F401  (a webhook receiver on 127.0.0.1)
 from tests.factories import HubAPIKeyFactory, HubResourceFactory, UserFactory
 from tests.site_setup import COMPANY
 from tests.web_server import Client

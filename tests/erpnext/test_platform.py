@@ -11,7 +11,6 @@ import frappe
 from frappe.utils.password import update_password
 
 from tests.erpnext.conftest import call, company, read
-from tests.events.support import Receiver
 from tests.factories import HubSubscriptionFactory, UserFactory
 
 
@@ -193,13 +192,6 @@ def test_a_mobile_sales_order_is_created_once_with_an_idempotency_key(erp, sold_
 
 
 # --- billing: a Sales Invoice submitted in the Desk -------------------------------------------------
-
-
-@pytest.fixture
-def receiver():
-	endpoint = Receiver().start()
-	yield endpoint
-	endpoint.stop()
 
 
 def desk_session(erp, roles: list[str]):

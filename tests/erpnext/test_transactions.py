@@ -7,15 +7,7 @@ import pytest
 import frappe
 
 from tests.erpnext.conftest import call, company
-from tests.events.support import Receiver
 from tests.factories import HubSubscriptionFactory
-
-
-@pytest.fixture
-def receiver():
-	endpoint = Receiver().start()
-	yield endpoint
-	endpoint.stop()
 
 
 @pytest.fixture

@@ -363,8 +363,9 @@ def bulk_upsert_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, di
 	return inputs, outputs
 
 
-def delete_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
-	inputs = _input_schema(
+def _one_document_input(view: CallerView, doctypes: list[str]) -> dict:
+	"""A write to one document named by its name or its key, at the version it is expected at."""
+	return _input_schema(
 		{
 			**_name_or_key(doctypes),
 			"if_match": EXPECTED_VERSION_SCHEMA,
@@ -374,6 +375,10 @@ def delete_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
 		anyOf=[{"required": ["name"]}, {"required": ["key"]}],
 		allOf=_per_doctype(doctypes, lambda d: _key_object(view, d)),
 	)
+
+
+def delete_schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
+	inputs = _one_document_input(view, doctypes)
 	outputs = _output_schema(
 		{"doctype": {"type": "string"}, "name": {"type": "string"}, "status": {"const": "deleted"}},
 		["doctype", "name", "status"],
@@ -386,16 +391,7 @@ def transition_schemas(status: str) -> Callable[[CallerView, list[str]], tuple[d
 	it was so already."""
 
 	def schemas(view: CallerView, doctypes: list[str]) -> tuple[dict, dict]:
-		inputs = _input_schema(
-			{
-				**_name_or_key(doctypes),
-				"if_match": EXPECTED_VERSION_SCHEMA,
-				IDEMPOTENCY_ARGUMENT: IDEMPOTENCY_SCHEMA,
-			},
-			["doctype"],
-			anyOf=[{"required": ["name"]}, {"required": ["key"]}],
-			allOf=_per_doctype(doctypes, lambda d: _key_object(view, d)),
-		)
+		inputs = _one_document_input(view, doctypes)
 		return inputs, _written_output(view, doctypes, {"enum": [status, "unchanged"]})
 
 	return schemas
