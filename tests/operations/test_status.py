@@ -145,7 +145,10 @@ def test_doctor_reports_a_disabled_scheduler(site, healthy):
 def test_doctor_reports_a_queue_no_worker_consumes(site, workers):
 	long_queue = generate_qname(SYNC_QUEUE)
 	if any(long_queue in worker.queue_names() for worker in Worker.all(connection=get_redis_conn())):
-		pytest.skip("a real worker of this bench consumes the long queue right now")
+		pytest.fail(
+			"a real worker of this bench consumes the long queue right now, so this test cannot show the "
+			"doctor finding a queue without one: stop the bench's workers and run it again"
+		)
 	workers("default")
 
 	findings = [f for f in operator_doctor.doctor() if f.check == "workers"]
