@@ -41,6 +41,12 @@ class ResourceNotExposed(HubError):
 	title = "Resource not exposed"
 
 
+class MethodNotExposed(HubError):
+	http_status_code = 404
+	code = "METHOD_NOT_EXPOSED"
+	title = "Method not exposed"
+
+
 class NotFound(HubError):
 	http_status_code = 404
 	code = "NOT_FOUND"
@@ -160,6 +166,11 @@ class InvalidSyncSetting(InvalidConfiguration):
 
 class InvalidInboundEndpoint(InvalidConfiguration):
 	"""An inbound endpoint's name, verification or action that cannot work."""
+
+
+class NotCallable(InvalidConfiguration):
+	"""A Hub Method whose path the hub will not call (not whitelisted, open to guests, or a way around
+	the curated API)."""
 
 
 class DuplicateScope(InvalidConfiguration):

@@ -183,6 +183,16 @@ class HubAPIKeyFactory(FrappeFactory):
 	enabled = 1
 	rate_limit_per_minute = 0
 	scopes = factory.LazyFunction(list)
+	methods = factory.LazyFunction(list)  # public names of Hub Methods
+	_rows = (("methods", lambda method: {"method": method}),)
+
+
+class HubMethodFactory(FrappeFactory):
+	class Meta:
+		model = "Hub Method"
+
+	enabled = 1
+	only_reads = 0
 
 
 class HubInboundEndpointFactory(FrappeFactory):

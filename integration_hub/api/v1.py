@@ -31,6 +31,7 @@ from integration_hub.events import controls as webhook_controls
 from integration_hub.inbound import processing as inbound_processing
 from integration_hub.inbound import receiving as inbound_receiving
 from integration_hub.inbound.verification import InvalidSignature
+from integration_hub.methods import calling as method_calls
 from integration_hub.operations import doctor as operator_doctor
 from integration_hub.security.roles import integration_manager_only
 from integration_hub.sync import controls as sync_controls
@@ -191,6 +192,23 @@ def amend_document(
 		submit_it=submit,
 	)
 	return amended.as_dict()
+
+
+@frappe.whitelist(methods=["POST"])
+@endpoint(idempotent=True)
+def call_method(
+	method: str, args: JSONValue = None, save: bool = False, submit: bool = False, data: JSONValue = None
+) -> dict:
+	"""Call a curated method (a Hub Method) as the caller, with `args`. For a method that returns a new
+	document (ERPNext's `make_delivery_note`): `save` saves it with the changes in `data`, `submit`
+	submits it too, in the same transaction."""
+	return method_calls.call_method(
+		method,
+		json_argument(args, "args", types=(dict,)),
+		save=save,
+		submit=submit,
+		data=json_argument(data, "data", types=(dict,)),
+	)
 
 
 @frappe.whitelist(methods=["POST"])

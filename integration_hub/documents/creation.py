@@ -51,3 +51,25 @@ def _natural_key(resource: Resource, values: dict) -> dict | None:
 	if resource.key_fields == ("name",) or any(values.get(f) in (None, "") for f in resource.key_fields):
 		return None
 	return {fieldname: values[fieldname] for fieldname in resource.key_fields}
+
+
+def create_prepared(resource: Resource, doc, data: object, pointer: str = "/data") -> UpsertResult:
+	"""Insert a new document that server code prepared (an ERPNext mapper's Delivery Note made from a
+	Sales Order), with the caller's changes in `data`. The mapper's links back to its source (the rows'
+	`against_sales_order`, `so_detail`) are read-only to every caller, so the document cannot travel
+	through the caller and come back whole: it is saved here, as the Desk saves a mapped form. Changes
+	are to the document's own fields; its rows are the mapper's."""
+	authorize(resource, "create")
+	policy = field_policy(resource)
+	values = validate_record(data, policy, (), pointer) if data not in (None, {}) else {}
+	for fieldname in values:
+		if fieldname in policy.tables:
+			raise BadRequest(
+				_("The rows of {0} come from the method: change them after saving the document").format(
+					fieldname
+				),
+				[{"pointer": f"{pointer}/{fieldname}", "detail": _("set by the method")}],
+			)
+	apply_changes(doc, values, policy)
+	doc.insert()
+	return UpsertResult(doc.name, "created", doc, policy)

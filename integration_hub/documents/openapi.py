@@ -7,6 +7,8 @@ from integration_hub.documents.exposure import exposed_doctypes, get_resource, r
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.query import OPERATORS, ORDER_COLUMNS
 from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, schema_name
+from integration_hub.methods.calling import callable_methods
+from integration_hub.methods.schemas import call_body_schema
 from integration_hub.paths import API_BASE as BASE
 
 
@@ -291,4 +293,23 @@ def _paths() -> dict:
 			)
 		},
 		f"{BASE}.openapi": {"get": _operation("This document")},
+		**_method_paths(),
+	}
+
+
+def _method_paths() -> dict:
+	"""call_method, with one body schema per curated method this caller may call."""
+	methods = callable_methods()
+	if not methods:
+		return {}
+	names = ", ".join(method.name for method, _function in methods)
+	return {
+		f"{BASE}.call_method": {
+			"post": _operation(
+				f"Call a curated method as yourself ({names}); methods that return a new document can "
+				"save and submit it in the same call",
+				idempotent=True,
+				body={"oneOf": [call_body_schema(method, function) for method, function in methods]},
+			)
+		}
 	}

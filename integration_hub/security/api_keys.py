@@ -36,6 +36,7 @@ KEY_ENDPOINTS = frozenset(
 		"cancel_document",
 		"amend_document",
 		"changes",
+		"call_method",
 	)
 )
 SCOPE_OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel", "changes")
@@ -202,3 +203,25 @@ def require_scope(doctype: str, operation: str) -> None:
 		raise OperationNotPermitted(
 			_("This API key's scopes do not allow {0} on {1}").format(_(operation), doctype),
 		)
+
+
+def require_method_scope(method: str) -> None:
+	"""A key calls only the curated methods it lists (Hub API Key → Methods); other callers are
+	refused or not by the method's own permission checks, as at /api/method."""
+	key = current_key()
+	if key is not None and method not in key_methods(key):
+		raise OperationNotPermitted(_("This API key's scopes do not allow calling {0}").format(method))
+
+
+def key_methods(key: ActiveKey) -> frozenset[str]:
+	"""The curated methods the key lists; asked once a request, only by calls that need them."""
+	cache = frappe.local.flags.setdefault("integration_hub_key_methods", {})
+	if key.name not in cache:
+		cache[key.name] = frozenset(
+			frappe.get_all(
+				"Hub API Key Method",
+				filters={"parent": key.name, "parenttype": "Hub API Key"},
+				pluck="method",
+			)
+		)
+	return cache[key.name]

@@ -25,6 +25,7 @@ from integration_hub.api.mcp.caller import CallerView, caller_view
 from integration_hub.api.mcp.protocol import INVALID_PARAMS, Call, RpcError, page
 from integration_hub.api.mcp.tool_schemas import (
 	IDEMPOTENCY_ARGUMENT,
+	IDEMPOTENCY_SCHEMA,
 	amend_schemas,
 	bulk_upsert_schemas,
 	changes_schemas,
@@ -38,6 +39,8 @@ from integration_hub.api.mcp.tool_schemas import (
 )
 from integration_hub.documents import idempotency
 from integration_hub.exceptions import BadRequest
+from integration_hub.methods.calling import callable_methods
+from integration_hub.methods.schemas import call_properties
 
 # --- the tools -------------------------------------------------------------------------------
 
@@ -218,9 +221,79 @@ TOOLS = {
 }
 
 
+# --- curated methods: one tool each ----------------------------------------------------------
+
+METHOD_TOOL_PREFIX = "call_"
+METHOD_DESCRIPTION_LIMIT = 300  # a docstring can be pages long; the tool list must stay small
+
+
+def method_tool_definitions() -> list[dict]:
+	"""A tool per curated method the caller may call: `call_<public name>`, its arguments from the
+	method's signature."""
+	definitions = []
+	for method, function in callable_methods():
+		properties = call_properties(method, function)
+		if not method.only_reads:
+			properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_SCHEMA
+		description = (method.description or method.name).strip()
+		if len(description) > METHOD_DESCRIPTION_LIMIT:
+			description = description[: METHOD_DESCRIPTION_LIMIT - 1].rstrip() + "…"
+		definitions.append(
+			{
+				"name": METHOD_TOOL_PREFIX + method.name,
+				"title": method.name,
+				"description": description,
+				"inputSchema": {
+					"type": "object",
+					"properties": properties,
+					"required": ["args"] if properties["args"].get("required") else [],
+					"additionalProperties": False,
+				},
+				"outputSchema": {
+					"type": "object",
+					"properties": {
+						"method": {"type": "string"},
+						"result": {"description": "What the method returned"},
+						"error": {"type": "object", "description": "Why the call failed (isError)"},
+					},
+				},
+				"annotations": {
+					"title": method.name,
+					"readOnlyHint": method.only_reads,
+					"destructiveHint": False,
+					"idempotentHint": method.only_reads,
+					"openWorldHint": False,
+				},
+			}
+		)
+	return definitions
+
+
+def call_method_tool(name: str, arguments: dict) -> dict | None:
+	"""tools/call of a method's tool, or None if `name` is not one this caller may call."""
+	method = next(
+		(m for m, _f in callable_methods() if METHOD_TOOL_PREFIX + m.name == name),
+		None,
+	)
+	if method is None:
+		return None
+	key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if not method.only_reads else None
+	arguments = {"method": method.name, **arguments}
+	if key is None:
+		status, body = _run(v1.call_method, arguments)
+	else:
+		status, body = _run_idempotently(v1.call_method, key, arguments)
+	if status >= 400:
+		return _error_result(body)
+	structured = body["message"]
+	text = f"{method.name} answered.\n{response_json(structured)}"
+	return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
+
+
 def list_tools(call: Call, page_size: int) -> dict:
 	view = caller_view()
 	tools = [tool.definition(view) for tool in TOOLS.values() if view.doctypes(tool.operations)]
+	tools += method_tool_definitions()
 	items, next_cursor = page(tools, call.params, "tools", frappe.session.user, page_size)
 	return {"tools": items, **({"nextCursor": next_cursor} if next_cursor else {})}
 
@@ -233,13 +306,16 @@ def call_tool(call: Call) -> dict:
 	is a result with isError."""
 	name, arguments = call.params.get("name"), call.params.get("arguments")
 	tool = TOOLS.get(name) if isinstance(name, str) else None
-	if tool is None:
-		raise RpcError(INVALID_PARAMS, f"Unknown tool: {str(name)[:100]}", {"tools": list(TOOLS)})
 	if arguments is None:
 		arguments = {}
 	if not isinstance(arguments, dict):
 		raise RpcError(INVALID_PARAMS, "arguments must be an object")
 	arguments = dict(arguments)
+	if tool is None and isinstance(name, str) and name.startswith(METHOD_TOOL_PREFIX):
+		if (result := call_method_tool(name, arguments)) is not None:
+			return result
+	if tool is None:
+		raise RpcError(INVALID_PARAMS, f"Unknown tool: {str(name)[:100]}", {"tools": list(TOOLS)})
 	key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if tool.takes_idempotency_key else None
 	if key is None:
 		status, body = _run(tool.function, arguments)
@@ -304,13 +380,17 @@ def _point_at_argument(problem: dict) -> dict:
 	return problem
 
 
+def _error_result(problem: dict) -> dict:
+	return {
+		"content": [{"type": "text", "text": problem_text(problem)}],
+		"structuredContent": {"error": problem},
+		"isError": True,
+	}
+
+
 def _tool_result(tool: Tool, arguments: dict, status: int, body: dict) -> dict:
 	if status >= 400:
-		return {
-			"content": [{"type": "text", "text": problem_text(body)}],
-			"structuredContent": {"error": body},
-			"isError": True,
-		}
+		return _error_result(body)
 	message = body["message"]
 	structured = {
 		"doctype": arguments.get("doctype"),
