@@ -17,7 +17,7 @@ import frappe
 
 from tests.conftest import Committed
 from tests.events.conftest import receiver  # noqa: F401  (a webhook receiver on 127.0.0.1)
-from tests.factories import HubAPIKeyFactory, HubResourceFactory, UserFactory
+from tests.factories import HubAPIKeyFactory, HubMethodFactory, HubResourceFactory, UserFactory
 from tests.site_setup import COMPANY
 from tests.web_server import Client
 
@@ -46,9 +46,16 @@ class ERPNextHub:
 			HubResourceFactory(document_type=doctype, key_fields=key_fields, **allowed, **values)
 		)
 
-	def client(self, roles: list[str], scopes: dict[str, str]) -> Client:
+	def expose_method(self, name: str, path: str, **values) -> None:
+		"""A Hub Method `name` for the whitelisted method at `path`."""
+		if frappe.db.exists("Hub Method", name):
+			frappe.delete_doc("Hub Method", name, force=True)
+		self.committed.track(HubMethodFactory(method_name=name, method_path=path, **values))
+
+	def client(self, roles: list[str], scopes: dict[str, str], methods: list[str] | None = None) -> Client:
 		"""An HTTP client authenticated with a Hub API key of a new user who has `roles`; `scopes` maps
-		each resource to the operations the key may use ("rc": read and create; s: submit, x: cancel)."""
+		each resource to the operations the key may use ("rc": read and create; s: submit, x: cancel);
+		`methods`: the Hub Methods it may call."""
 		user = self.committed.track(UserFactory(roles=roles))
 		rows = [
 			{
@@ -58,7 +65,7 @@ class ERPNextHub:
 			| {"allow_changes": int("r" in ops)}
 			for doctype, ops in scopes.items()
 		]
-		key = self.committed.track(HubAPIKeyFactory(user=user.name, scopes=rows))
+		key = self.committed.track(HubAPIKeyFactory(user=user.name, scopes=rows, methods=methods or []))
 		self.committed.commit()
 		client = self.http()
 		client.headers["Authorization"] = f"Bearer {key.flags.plain_token}"
@@ -91,3 +98,24 @@ def read(client: Client, endpoint: str, *, expect: int = 200, **params) -> dict:
 
 def company() -> str:
 	return COMPANY
+
+
+@pytest.fixture
+def stock(erp):
+	"""A stock item (ERPNext's own Stores warehouse of the test company) and a customer."""
+	item = frappe.get_doc(
+		{
+			"doctype": "Item",
+			"item_code": erp.unique("STOCKED"),
+			"item_group": "Products",
+			"stock_uom": "Nos",
+			"is_stock_item": 1,
+			"valuation_rate": 10,
+		}
+	).insert()
+	customer = frappe.get_doc(
+		{"doctype": "Customer", "customer_name": erp.unique("Billing Customer"), "customer_type": "Company"}
+	).insert()
+	erp.committed.commit()
+	abbr = frappe.db.get_value("Company", company(), "abbr")
+	return frappe._dict(item=item.name, customer=customer.name, warehouse=f"Stores - {abbr}")

@@ -2,33 +2,10 @@
 cancelled and amended, with the subscriber receiving each transition in order; ERPNext's own
 validation (stock that is not there) as a 422 that moves nothing."""
 
-import pytest
-
 import frappe
 
 from tests.erpnext.conftest import call, company
 from tests.factories import HubSubscriptionFactory
-
-
-@pytest.fixture
-def stock(erp):
-	"""A stock item (ERPNext's own Stores warehouse of the test company) and a customer."""
-	item = frappe.get_doc(
-		{
-			"doctype": "Item",
-			"item_code": erp.unique("STOCKED"),
-			"item_group": "Products",
-			"stock_uom": "Nos",
-			"is_stock_item": 1,
-			"valuation_rate": 10,
-		}
-	).insert()
-	customer = frappe.get_doc(
-		{"doctype": "Customer", "customer_name": erp.unique("Billing Customer"), "customer_type": "Company"}
-	).insert()
-	erp.committed.commit()
-	abbr = frappe.db.get_value("Company", company(), "abbr")
-	return frappe._dict(item=item.name, customer=customer.name, warehouse=f"Stores - {abbr}")
 
 
 def test_a_billing_platform_submits_cancels_and_amends_an_invoice(erp, stock, receiver, run_background_jobs):
