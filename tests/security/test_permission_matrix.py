@@ -14,6 +14,7 @@ from integration_hub.api import v1
 from tests.conftest import Committed
 from tests.factories import (
 	CategoryFactory,
+	HubMethodFactory,
 	HubResourceFactory,
 	ItemFactory,
 	UserFactory,
@@ -46,6 +47,9 @@ MANAGEMENT_ENDPOINTS = (
 	"health",
 )
 OPEN_ENDPOINTS = ("ping", "openapi")
+# A curated method runs as its caller and decides for itself, as at /api/method (keys: see
+# tests/methods): frappe.share.get_users answers everyone, with only the shares of documents they may read.
+METHOD_ENDPOINTS = ("call_method",)
 
 
 def whitelisted_endpoints() -> set[str]:
@@ -57,7 +61,8 @@ def whitelisted_endpoints() -> set[str]:
 
 
 def test_the_matrix_covers_every_endpoint():
-	covered = set(DATA_ENDPOINTS) | set(MANAGEMENT_ENDPOINTS) | set(OPEN_ENDPOINTS) | {"receive"}
+	covered = set(DATA_ENDPOINTS) | set(MANAGEMENT_ENDPOINTS) | set(OPEN_ENDPOINTS) | set(METHOD_ENDPOINTS)
+	covered.add("receive")
 	missing = whitelisted_endpoints() - covered
 	assert not missing, f"add these endpoints to the permission matrix: {sorted(missing)}"
 
@@ -69,6 +74,7 @@ def world(site):
 	frappe.db.rollback()
 	track = committed.track
 	track(HubResourceFactory())
+	track(HubMethodFactory(method_name="shared_with", method_path="frappe.share.get_users"))
 	mine, theirs = track(CategoryFactory()), track(CategoryFactory())
 	visible = track(ItemFactory(code="MATRIX-VISIBLE", category=mine.name, cost=SECRET_COST))
 	hidden = track(ItemFactory(code="MATRIX-HIDDEN", category=theirs.name, cost=SECRET_COST))
@@ -124,6 +130,7 @@ def arguments(endpoint: str, world) -> dict:
 		"reprocess": {"event": "no-such-event"},
 		"ping": {},
 		"openapi": {},
+		"call_method": {"method": "shared_with", "args": {"doctype": ITEM, "name": world.hidden.name}},
 	}[endpoint]
 
 
@@ -157,7 +164,9 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("caller", sorted(EXPECTED))
-@pytest.mark.parametrize("endpoint", [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS])
+@pytest.mark.parametrize(
+	"endpoint", [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS, *METHOD_ENDPOINTS]
+)
 def test_permission_matrix(api, as_user, world, caller, endpoint):
 	with as_user(world.users[caller]):
 		status, body = api(endpoint, **arguments(endpoint, world))
@@ -186,7 +195,7 @@ def test_permission_matrix(api, as_user, world, caller, endpoint):
 
 def test_guest_is_refused_everywhere_over_http(http):
 	client = http()
-	for endpoint in [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS]:
+	for endpoint in [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS, *METHOD_ENDPOINTS]:
 		response = client.post(f"/api/method/integration_hub.api.v1.{endpoint}", json={"doctype": ITEM})
 		assert response.status_code == 401, (endpoint, response.status_code, response.text[:200])
 		assert response.headers["Content-Type"].startswith("application/problem+json")
