@@ -7,6 +7,7 @@ refused. ERPNext's `make_sales_invoice(source_name, target_doc=None, ignore_perm
 whitelisted with such an argument.
 """
 
+import functools
 import inspect
 import types
 import typing
@@ -39,7 +40,8 @@ def is_permission_switch(name: str) -> bool:
 	return name.startswith("ignore_") or name == "flags"
 
 
-def method_arguments(function) -> tuple[list[Argument], bool]:
+@functools.cache  # a function's signature does not change while the process runs
+def method_arguments(function) -> tuple[tuple[Argument, ...], bool]:
 	"""The arguments a caller may pass, and whether the function takes any others (`**kwargs`)."""
 	signature = _signature(function)
 	arguments, takes_more = [], False
@@ -54,7 +56,7 @@ def method_arguments(function) -> tuple[list[Argument], bool]:
 			if isinstance(parameter.default, str | int | float | bool):
 				schema = {**schema, "default": parameter.default}
 		arguments.append(Argument(parameter.name, parameter.default is parameter.empty, schema))
-	return arguments, takes_more
+	return tuple(arguments), takes_more
 
 
 def arguments_schema(function) -> dict:
