@@ -47,6 +47,12 @@ class MethodNotExposed(HubError):
 	title = "Method not exposed"
 
 
+class ReportNotExposed(HubError):
+	http_status_code = 404
+	code = "REPORT_NOT_EXPOSED"
+	title = "Report not exposed"
+
+
 class NotFound(HubError):
 	http_status_code = 404
 	code = "NOT_FOUND"
@@ -171,6 +177,10 @@ class InvalidInboundEndpoint(InvalidConfiguration):
 class NotCallable(InvalidConfiguration):
 	"""A Hub Method whose path the hub will not call (not whitelisted, open to guests, or a way around
 	the curated API)."""
+
+
+class NotRunnable(InvalidConfiguration):
+	"""A Hub Report whose report the hub will not run (not a Query or Script Report, or disabled)."""
 
 
 class DuplicateScope(InvalidConfiguration):

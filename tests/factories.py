@@ -184,7 +184,15 @@ class HubAPIKeyFactory(FrappeFactory):
 	rate_limit_per_minute = 0
 	scopes = factory.LazyFunction(list)
 	methods = factory.LazyFunction(list)  # public names of Hub Methods
-	_rows = (("methods", lambda method: {"method": method}),)
+	reports = factory.LazyFunction(list)  # public names of Hub Reports
+	_rows = (("methods", lambda method: {"method": method}), ("reports", lambda report: {"report": report}))
+
+
+class HubReportFactory(FrappeFactory):
+	class Meta:
+		model = "Hub Report"
+
+	enabled = 1
 
 
 class HubMethodFactory(FrappeFactory):

@@ -8,6 +8,7 @@ Errors are `application/problem+json` (see `api/errors.py`); writes honour `Idem
 from werkzeug.wrappers import Response
 
 import frappe
+from frappe import _
 
 import integration_hub
 from integration_hub.api.endpoint import (
@@ -28,11 +29,13 @@ from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import field_policy
 from integration_hub.documents.sequencer import position_committed_changes
 from integration_hub.events import controls as webhook_controls
+from integration_hub.exceptions import BadRequest
 from integration_hub.inbound import processing as inbound_processing
 from integration_hub.inbound import receiving as inbound_receiving
 from integration_hub.inbound.verification import InvalidSignature
 from integration_hub.methods import calling as method_calls
 from integration_hub.operations import doctor as operator_doctor
+from integration_hub.reports import running as report_runs
 from integration_hub.security.roles import integration_manager_only
 from integration_hub.sync import controls as sync_controls
 
@@ -209,6 +212,29 @@ def call_method(
 		submit=submit,
 		data=json_argument(data, "data", types=(dict,)),
 	)
+
+
+@frappe.whitelist(methods=["GET", "POST"])
+@endpoint()
+def run_report(
+	report: str,
+	filters: JSONValue = None,
+	limit: int | str | None = None,
+	cursor: str | None = None,
+	format: str | None = None,
+) -> dict | Response:
+	"""Run a curated report (a Hub Report) as the caller: typed columns and rows as objects, paged
+	(`next_cursor`); `format=csv` answers the page as CSV, with the next cursor in `X-Next-Cursor`."""
+	if format not in (None, "", "json", "csv"):
+		raise BadRequest(_("format must be json or csv"), [{"pointer": "/format"}])
+	page = report_runs.run_report(report, json_argument(filters, "filters", types=(dict,)), limit, cursor)
+	if format == "csv":
+		response = Response(page.as_csv(), mimetype="text/csv")
+		response.headers["Content-Disposition"] = f'attachment; filename="{page.report}.csv"'
+		if page.next_cursor:
+			response.headers["X-Next-Cursor"] = page.next_cursor
+		return response
+	return page.as_dict()
 
 
 @frappe.whitelist(methods=["POST"])

@@ -10,6 +10,8 @@ from integration_hub.documents.schemas import PROBLEM_SCHEMA, record_schema, sch
 from integration_hub.methods.calling import callable_methods
 from integration_hub.methods.schemas import call_body_schema
 from integration_hub.paths import API_BASE as BASE
+from integration_hub.reports.running import runnable_reports
+from integration_hub.reports.schemas import filters_schema
 
 
 def build_document() -> dict:
@@ -18,6 +20,7 @@ def build_document() -> dict:
 		schema_name(doctype): record_schema(field_policy(get_resource(doctype))) for doctype in readable
 	}
 	schemas.update(_common_schemas(readable))
+	schemas.update({f"ReportFilters_{report.name}": filters_schema(report) for report in runnable_reports()})
 	return {
 		"openapi": "3.1.0",
 		"info": {
@@ -294,6 +297,7 @@ def _paths() -> dict:
 		},
 		f"{BASE}.openapi": {"get": _operation("This document")},
 		**_method_paths(),
+		**_report_paths(),
 	}
 
 
@@ -310,6 +314,33 @@ def _method_paths() -> dict:
 				"save and submit it in the same call",
 				idempotent=True,
 				body={"oneOf": [call_body_schema(method, function) for method, function in methods]},
+			)
+		}
+	}
+
+
+def _report_paths() -> dict:
+	"""run_report, with each curated report's filters as a schema of its own (ReportFilters_<name>)."""
+	reports = runnable_reports()
+	if not reports:
+		return {}
+	listed = "; ".join(
+		f"{report.name}: {report.description or report.report} (filters: #/components/schemas/ReportFilters_{report.name})"
+		for report in reports
+	)
+	return {
+		f"{BASE}.run_report": {
+			"get": _operation(
+				"Run a curated report as yourself: typed columns, rows as objects, paged",
+				parameters=[
+					_param("report", listed, True, {"type": "string", "enum": [r.name for r in reports]}),
+					_param("filters", "JSON object of the report's filters (ReportFilters_<report>)"),
+					_param(
+						"limit", "Rows per page", schema={"type": "integer", "minimum": 1, "maximum": 1000}
+					),
+					_param("cursor", "next_cursor of the previous page"),
+					_param("format", "json (default) or csv", schema={"enum": ["json", "csv"]}),
+				],
 			)
 		}
 	}

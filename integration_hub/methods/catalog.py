@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import frappe
 from frappe import _
 
+from integration_hub.curation import cached_enabled
 from integration_hub.exceptions import MethodNotExposed
 
 ENABLED_METHODS_CACHE_KEY = "integration_hub:enabled_methods_v1"
@@ -37,7 +38,6 @@ FORBIDDEN_PREFIXES = (
 )
 # Generic document runners, wherever an app defines them.
 FORBIDDEN_NAMES = frozenset(("run_doc_method", "runserverobj", "savedocs", "submitdocs", "cancel"))
-PUBLIC_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 @dataclass(frozen=True)
@@ -61,40 +61,32 @@ def get_method(name: object) -> HubMethod:
 
 
 def enabled_methods() -> dict[str, HubMethod]:
-	"""Every enabled method by public name, cached site-wide until a Hub Method changes. It is
-	configuration, not a caller's data: read whole, as exposure.py reads the resources."""
-	methods = frappe.cache.get_value(ENABLED_METHODS_CACHE_KEY)
-	if methods is None:
-		if not frappe.db.table_exists("Hub Method"):  # while the app itself is being installed
-			return {}
-		rows = frappe.get_all(
-			"Hub Method",
-			filters={"enabled": 1},
-			fields=["name", "method_path", "description", "only_reads", "returns_doctype"],
-			order_by="name asc",
+	"""Every enabled method by public name. It is configuration, not a caller's data: read whole, as
+	exposure.py reads the resources."""
+	return cached_enabled(ENABLED_METHODS_CACHE_KEY, "Hub Method", _read_enabled_methods)
+
+
+def _read_enabled_methods() -> dict[str, HubMethod]:
+	rows = frappe.get_all(
+		"Hub Method",
+		filters={"enabled": 1},
+		fields=["name", "method_path", "description", "only_reads", "returns_doctype"],
+		order_by="name asc",
+	)
+	return {
+		row.name: HubMethod(
+			name=row.name,
+			path=row.method_path,
+			description=row.description or "",
+			only_reads=bool(row.only_reads),
+			returns_doctype=row.returns_doctype or None,
 		)
-		methods = {
-			row.name: HubMethod(
-				name=row.name,
-				path=row.method_path,
-				description=row.description or "",
-				only_reads=bool(row.only_reads),
-				returns_doctype=row.returns_doctype or None,
-			)
-			for row in rows
-		}
-		frappe.cache.set_value(ENABLED_METHODS_CACHE_KEY, methods)
-	return methods
+		for row in rows
+	}
 
 
 def clear_methods_cache() -> None:
 	frappe.cache.delete_value(ENABLED_METHODS_CACHE_KEY)
-
-
-def clear_methods_cache_at_transaction_end() -> None:
-	clear_methods_cache()
-	frappe.db.after_commit.add(clear_methods_cache)
-	frappe.db.after_rollback.add(clear_methods_cache)
 
 
 def resolve(path: str):
@@ -126,10 +118,4 @@ def path_refusal(path: str) -> str | None:
 			"it would step around the hub's curated API (documents go through Hub Resources, reports "
 			"through the hub's reports)"
 		)
-	return None
-
-
-def public_name_refusal(name: str) -> str | None:
-	if not name or not set(name) <= PUBLIC_NAME_CHARACTERS or not name[0].isalpha() or len(name) > 64:
-		return _("use lower case letters, digits and underscores, starting with a letter (at most 64)")
 	return None

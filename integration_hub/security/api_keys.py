@@ -37,6 +37,7 @@ KEY_ENDPOINTS = frozenset(
 		"amend_document",
 		"changes",
 		"call_method",
+		"run_report",
 	)
 )
 SCOPE_OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel", "changes")
@@ -213,15 +214,27 @@ def require_method_scope(method: str) -> None:
 		raise OperationNotPermitted(_("This API key's scopes do not allow calling {0}").format(method))
 
 
+def require_report_scope(report: str) -> None:
+	"""A key runs only the curated reports it lists (Hub API Key → Reports); the report's own roles and
+	permissions then apply to every caller, as in the Desk."""
+	key = current_key()
+	if key is not None and report not in key_reports(key):
+		raise OperationNotPermitted(_("This API key's scopes do not allow running {0}").format(report))
+
+
 def key_methods(key: ActiveKey) -> frozenset[str]:
-	"""The curated methods the key lists; asked once a request, only by calls that need them."""
-	cache = frappe.local.flags.setdefault("integration_hub_key_methods", {})
-	if key.name not in cache:
-		cache[key.name] = frozenset(
-			frappe.get_all(
-				"Hub API Key Method",
-				filters={"parent": key.name, "parenttype": "Hub API Key"},
-				pluck="method",
-			)
+	return _key_grants(key, "Hub API Key Method", "method")
+
+
+def key_reports(key: ActiveKey) -> frozenset[str]:
+	return _key_grants(key, "Hub API Key Report", "report")
+
+
+def _key_grants(key: ActiveKey, table: str, fieldname: str) -> frozenset[str]:
+	"""The curated methods or reports a key lists; asked once a request, only by calls that need them."""
+	cache = frappe.local.flags.setdefault("integration_hub_key_grants", {})
+	if (key.name, table) not in cache:
+		cache[(key.name, table)] = frozenset(
+			frappe.get_all(table, filters={"parent": key.name, "parenttype": "Hub API Key"}, pluck=fieldname)
 		)
-	return cache[key.name]
+	return cache[(key.name, table)]

@@ -41,6 +41,8 @@ from integration_hub.documents import idempotency
 from integration_hub.exceptions import BadRequest
 from integration_hub.methods.calling import callable_methods
 from integration_hub.methods.schemas import call_properties
+from integration_hub.reports.running import runnable_reports
+from integration_hub.reports.schemas import filters_schema
 
 # --- the tools -------------------------------------------------------------------------------
 
@@ -235,9 +237,7 @@ def method_tool_definitions() -> list[dict]:
 		properties = call_properties(method, function)
 		if not method.only_reads:
 			properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_SCHEMA
-		description = (method.description or method.name).strip()
-		if len(description) > METHOD_DESCRIPTION_LIMIT:
-			description = description[: METHOD_DESCRIPTION_LIMIT - 1].rstrip() + "…"
+		description = _short(method.description or method.name)
 		definitions.append(
 			{
 				"name": METHOD_TOOL_PREFIX + method.name,
@@ -290,10 +290,79 @@ def call_method_tool(name: str, arguments: dict) -> dict | None:
 	return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
 
 
+# --- curated reports: one tool each ----------------------------------------------------------
+
+REPORT_TOOL_PREFIX = "report_"
+
+
+def report_tool_definitions() -> list[dict]:
+	"""A read-only tool per curated report the caller may run: `report_<public name>`."""
+	return [
+		{
+			"name": REPORT_TOOL_PREFIX + report.name,
+			"title": report.report,
+			"description": _short(report.description or f"The {report.report} report")
+			+ " Rows come in pages: pass next_cursor back as cursor for the next.",
+			"inputSchema": {
+				"type": "object",
+				"properties": {
+					"filters": filters_schema(report),
+					"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+					"cursor": {"type": "string"},
+				},
+				"required": ["filters"] if any(f.required for f in report.filters) else [],
+				"additionalProperties": False,
+			},
+			"outputSchema": {
+				"type": "object",
+				"properties": {
+					"report": {"type": "string"},
+					"columns": {"type": "array", "items": {"type": "object"}},
+					"rows": {"type": "array", "items": {"type": "object"}},
+					"total": {"type": "object"},
+					"next_cursor": {"type": ["string", "null"]},
+					"has_more": {"type": "boolean"},
+					"error": {"type": "object", "description": "Why the call failed (isError)"},
+				},
+			},
+			"annotations": {
+				"title": report.report,
+				"readOnlyHint": True,
+				"destructiveHint": False,
+				"idempotentHint": True,
+				"openWorldHint": False,
+			},
+		}
+		for report in runnable_reports()
+	]
+
+
+def call_report_tool(name: str, arguments: dict) -> dict | None:
+	"""tools/call of a report's tool, or None if `name` is not one this caller may run."""
+	report = next((r for r in runnable_reports() if REPORT_TOOL_PREFIX + r.name == name), None)
+	if report is None:
+		return None
+	status, body = _run(v1.run_report, {"report": report.name, **arguments})
+	if status >= 400:
+		return _error_result(body)
+	structured = body["message"]
+	more = " More with next_cursor." if structured.get("has_more") else ""
+	text = f"{len(structured['rows'])} rows of {report.report}.{more}\n{response_json(structured)}"
+	return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
+
+
+def _short(description: str) -> str:
+	"""A description cut to METHOD_DESCRIPTION_LIMIT: a docstring can be pages long, the list must stay small."""
+	description = description.strip()
+	if len(description) > METHOD_DESCRIPTION_LIMIT:
+		description = description[: METHOD_DESCRIPTION_LIMIT - 1].rstrip() + "…"
+	return description
+
+
 def list_tools(call: Call, page_size: int) -> dict:
 	view = caller_view()
 	tools = [tool.definition(view) for tool in TOOLS.values() if view.doctypes(tool.operations)]
-	tools += method_tool_definitions()
+	tools += method_tool_definitions() + report_tool_definitions()
 	items, next_cursor = page(tools, call.params, "tools", frappe.session.user, page_size)
 	return {"tools": items, **({"nextCursor": next_cursor} if next_cursor else {})}
 
@@ -313,6 +382,9 @@ def call_tool(call: Call) -> dict:
 	arguments = dict(arguments)
 	if tool is None and isinstance(name, str) and name.startswith(METHOD_TOOL_PREFIX):
 		if (result := call_method_tool(name, arguments)) is not None:
+			return result
+	if tool is None and isinstance(name, str) and name.startswith(REPORT_TOOL_PREFIX):
+		if (result := call_report_tool(name, arguments)) is not None:
 			return result
 	if tool is None:
 		raise RpcError(INVALID_PARAMS, f"Unknown tool: {str(name)[:100]}", {"tools": list(TOOLS)})

@@ -7,13 +7,10 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from integration_hub.curation import clear_at_transaction_end, public_name_refusal
 from integration_hub.exceptions import NotCallable
 from integration_hub.methods.arguments import describe_arguments
-from integration_hub.methods.catalog import (
-	clear_methods_cache_at_transaction_end,
-	public_name_refusal,
-	resolve,
-)
+from integration_hub.methods.catalog import ENABLED_METHODS_CACHE_KEY, resolve
 
 
 class HubMethod(Document):
@@ -64,7 +61,7 @@ class HubMethod(Document):
 			)
 
 	def on_update(self):
-		clear_methods_cache_at_transaction_end()
+		clear_at_transaction_end(ENABLED_METHODS_CACHE_KEY)
 
 	def on_trash(self):
-		clear_methods_cache_at_transaction_end()
+		clear_at_transaction_end(ENABLED_METHODS_CACHE_KEY)
