@@ -24,6 +24,7 @@ from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationF
 from integration_hub.inbound import ENDPOINT, EVENT, handlers
 from integration_hub.inbound.jobs import enqueue_processing
 from integration_hub.mapping.field_maps import FieldMap, get_path, mapped_resource
+from integration_hub.methods.calling import call_method
 from integration_hub.request_id import carried
 from integration_hub.security.run_as import running_as
 
@@ -68,7 +69,32 @@ def apply(config, event) -> str:
 	if config.action == "Call Handler":
 		outcome = handlers.resolve(config.handler)(payload, event)
 		return _("Handler {0} ran").format(config.handler) + (f": {outcome}" if outcome is not None else "")
+	if config.action == "Call Method":
+		return call_mapped_method(config, payload)
 	return map_records(config, payload)
+
+
+DATA_PREFIX = "data."
+
+
+def call_mapped_method(config, payload: object) -> str:
+	"""Call the endpoint's Hub Method with arguments mapped from the event (the record at the records
+	path); `data.<field>` values go onto the document it returns, which is saved and submitted when
+	the endpoint says so."""
+	record = get_path(payload, config.records_path) if config.records_path else payload
+	if not isinstance(record, dict):
+		raise ValidationFailed(
+			_("The body has no object at {0}").format(config.records_path or _("its top level"))
+		)
+	values = FieldMap.from_rows(config.field_map).to_local(record)
+	args = {name: value for name, value in values.items() if not name.startswith(DATA_PREFIX)}
+	data = {name[len(DATA_PREFIX) :]: v for name, v in values.items() if name.startswith(DATA_PREFIX)}
+	submit = bool(config.submit_returned)
+	answer = call_method(config.method, args, save=submit, submit=submit, data=data or None)
+	result = answer["result"]
+	if submit:
+		return _("Method {0}: {1} {2}").format(config.method, result["status"], result["name"])
+	return _("Method {0} answered: {1}").format(config.method, frappe.as_json(result, indent=None)[:1000])
 
 
 def map_records(config, payload: object) -> str:

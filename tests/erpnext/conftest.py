@@ -52,10 +52,16 @@ class ERPNextHub:
 			frappe.delete_doc("Hub Method", name, force=True)
 		self.committed.track(HubMethodFactory(method_name=name, method_path=path, **values))
 
-	def client(self, roles: list[str], scopes: dict[str, str], methods: list[str] | None = None) -> Client:
+	def client(
+		self,
+		roles: list[str],
+		scopes: dict[str, str],
+		methods: list[str] | None = None,
+		reports: list[str] | None = None,
+	) -> Client:
 		"""An HTTP client authenticated with a Hub API key of a new user who has `roles`; `scopes` maps
 		each resource to the operations the key may use ("rc": read and create; s: submit, x: cancel);
-		`methods`: the Hub Methods it may call."""
+		`methods` and `reports`: the Hub Methods it may call and the Hub Reports it may run."""
 		user = self.committed.track(UserFactory(roles=roles))
 		rows = [
 			{
@@ -65,7 +71,9 @@ class ERPNextHub:
 			| {"allow_changes": int("r" in ops)}
 			for doctype, ops in scopes.items()
 		]
-		key = self.committed.track(HubAPIKeyFactory(user=user.name, scopes=rows, methods=methods or []))
+		key = self.committed.track(
+			HubAPIKeyFactory(user=user.name, scopes=rows, methods=methods or [], reports=reports or [])
+		)
 		self.committed.commit()
 		client = self.http()
 		client.headers["Authorization"] = f"Bearer {key.flags.plain_token}"
