@@ -118,3 +118,12 @@ def prune_key_locks(older_than_days: int = 1) -> None:
 		"delete from `tabHub Lock` where name like 'key:%%' and modified < %s",
 		(frappe.utils.add_days(now_datetime(), -older_than_days),),
 	)
+
+
+def rollback_to_savepoint(savepoint: str) -> None:
+	"""Undo the work since `savepoint`, or all of the transaction where the server rolled it back
+	already (a deadlock's victim loses the whole transaction, its savepoints with it)."""
+	try:
+		frappe.db.rollback(save_point=savepoint)
+	except Exception:
+		frappe.db.rollback()

@@ -10,6 +10,14 @@ import frappe
 def read_committed(query: str, values: tuple | dict = ()) -> list[tuple]:
 	"""Run a read on a fresh connection of its own: it sees what other connections committed, and
 	holds no lock that the code under test (a server, a worker) could wait on."""
+	with connection_of_its_own() as db:
+		return db.sql(query, values, as_list=True)
+
+
+@contextlib.contextmanager
+def connection_of_its_own() -> Iterator["frappe.database.database.Database"]:
+	"""A new connection to the site's database, closed (and its transaction rolled back) afterwards:
+	another client, as far as MariaDB can tell."""
 	from frappe.database import get_db
 
 	conf = frappe.local.conf
@@ -22,7 +30,7 @@ def read_committed(query: str, values: tuple | dict = ()) -> list[tuple]:
 	)
 	try:
 		db.connect()
-		return db.sql(query, values, as_list=True)
+		yield db
 	finally:
 		db.close()
 

@@ -9,6 +9,8 @@ the change feed's sequencer, which `changes` runs first and which commits its ow
 
 import functools
 import inspect
+import random
+import time
 from collections.abc import Callable
 
 from werkzeug.wrappers import Response
@@ -24,6 +26,11 @@ from integration_hub.exceptions import BadRequest
 from integration_hub.security.limits import shape_problem
 
 REPLAY_HEADER = "Idempotent-Replayed"
+# A transaction InnoDB picks as a deadlock's victim is rolled back whole; running the call again is
+# what the client would do, so the hub does it (ERPNext's submits lock Bins and ledgers in the order
+# of each document's rows, so concurrent submits over the same items deadlock now and then).
+DEADLOCK_RETRIES = 4
+DEADLOCK_BACKOFF_SECONDS = 0.05
 
 
 def endpoint(*, idempotent: bool = False, after_failure: Callable[[Exception], None] | None = None):
@@ -44,7 +51,7 @@ def endpoint(*, idempotent: bool = False, after_failure: Callable[[Exception], N
 			if key is not None:
 				return _run_idempotently(fn, key, args, kwargs)
 			try:
-				result = fn(*args, **kwargs)
+				result = call_retrying_deadlocks(fn, args, kwargs)
 			except Exception as e:
 				frappe.db.rollback()
 				if after_failure is not None:
@@ -57,6 +64,20 @@ def endpoint(*, idempotent: bool = False, after_failure: Callable[[Exception], N
 		return wrapper
 
 	return decorate
+
+
+def call_retrying_deadlocks(fn: Callable, args: tuple, kwargs: dict):
+	"""`fn(*args, **kwargs)`, run again (after a short random pause) when InnoDB picked its
+	transaction as a deadlock's victim, up to DEADLOCK_RETRIES times."""
+	for attempt in range(DEADLOCK_RETRIES + 1):
+		try:
+			return fn(*args, **kwargs)
+		except frappe.QueryDeadlockError:
+			if attempt == DEADLOCK_RETRIES:
+				raise
+			frappe.db.rollback()
+			frappe.local.message_log = []
+			time.sleep(random.uniform(1, 2) * DEADLOCK_BACKOFF_SECONDS * (attempt + 1))
 
 
 def request_header(name: str) -> str | None:
@@ -79,7 +100,7 @@ def _run_idempotently(fn, key: str, args: tuple, kwargs: dict) -> Response:
 	frappe.db.commit()  # the claim must be visible to a concurrent retry while this one runs
 
 	try:
-		response = json_response({"message": fn(*args, **kwargs)})
+		response = json_response({"message": call_retrying_deadlocks(fn, args, kwargs)})
 	except Exception as e:
 		frappe.db.rollback()
 		response = response_for_exception(e)

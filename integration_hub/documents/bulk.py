@@ -216,6 +216,8 @@ def _upsert_in_savepoint(
 			result = submit_written(
 				resource, result, before_write=None if savepoint.is_set else savepoint.set
 			)
+	except frappe.QueryDeadlockError:
+		raise  # InnoDB rolled the whole transaction back, savepoints and all: the call runs again
 	except Exception as e:
 		savepoint.roll_back()
 		deferred.discard_since(mark)

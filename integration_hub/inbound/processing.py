@@ -23,6 +23,7 @@ from integration_hub.documents.write import upsert_record
 from integration_hub.exceptions import Conflict, HubError, NotFound, ValidationFailed
 from integration_hub.inbound import ENDPOINT, EVENT, handlers
 from integration_hub.inbound.jobs import enqueue_processing
+from integration_hub.locks import rollback_to_savepoint
 from integration_hub.mapping.field_maps import FieldMap, get_path, mapped_resource
 from integration_hub.methods.calling import call_method
 from integration_hub.request_id import carried
@@ -56,7 +57,7 @@ def process_event(inbound_event: str) -> None:
 		):
 			result = apply(config, event)
 	except Exception as e:
-		frappe.db.rollback(save_point=SAVEPOINT)
+		rollback_to_savepoint(SAVEPOINT)  # a deadlock's victim is retried as any failed attempt
 		record_failure(event, attempts, e)
 	else:
 		record_success(event, attempts, result)

@@ -81,10 +81,9 @@ def _run(function, arguments: dict, only_reads: bool):
 	if not only_reads:
 		return frappe.call(function, **arguments)
 	frappe.db.savepoint(READ_ONLY_SAVEPOINT)
-	try:
-		return frappe.call(function, **arguments)
-	finally:
-		frappe.db.rollback(save_point=READ_ONLY_SAVEPOINT)  # whatever a reading method wrote
+	result = frappe.call(function, **arguments)  # a failure rolls the whole call back anyway
+	frappe.db.rollback(save_point=READ_ONLY_SAVEPOINT)  # whatever a reading method wrote
+	return result
 
 
 def _document_result(method: HubMethod, doc: Document, save: bool, submit: bool, data: dict | None) -> dict:

@@ -9,6 +9,7 @@ from frappe.utils import cint
 
 from integration_hub.documents.exposure import BATCH_SIZE_LIMIT
 from integration_hub.exceptions import problem_from_exception
+from integration_hub.locks import rollback_to_savepoint
 from integration_hub.mapping.field_maps import FieldMap, mapped_resource
 from integration_hub.request_id import labelled
 from integration_hub.sync import state
@@ -47,10 +48,7 @@ def forget_finished_inserts() -> None:
 
 def rollback_page() -> None:
 	"""Undo the page in progress, and only it."""
-	try:
-		frappe.db.rollback(save_point=PAGE_SAVEPOINT)
-	except Exception:
-		frappe.db.rollback()  # the server already rolled the whole transaction back (e.g. a deadlock)
+	rollback_to_savepoint(PAGE_SAVEPOINT)
 
 
 def job_resource(job, fieldmap: FieldMap):
