@@ -124,8 +124,7 @@ def create_document(doctype: str, data: JSONValue = None, submit: bool = False) 
 	"""A new document, named by its DocType's rule (naming series, hash, autoincrement...); submitted
 	in the same transaction with `submit`."""
 	resource = get_resource(doctype)
-	result = create_record(resource, json_argument(data, "data", types=(dict,)))
-	return (lifecycle.submit_written(resource, result) if submit else result).as_dict()
+	return create_record(resource, json_argument(data, "data", types=(dict,)), submit=submit).as_dict()
 
 
 @frappe.whitelist(methods=["POST"])

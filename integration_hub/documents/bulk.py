@@ -204,7 +204,7 @@ def _upsert_in_savepoint(
 	try:
 		if mode == "create":
 			savepoint.set()
-			result = create_record(resource, record, pointer)
+			result = create_record(resource, record, pointer, submit=submit)
 		elif found is not None:
 			result = upsert_record(
 				resource, record, key_fields, pointer=pointer, found=found, before_write=savepoint.set
@@ -212,7 +212,7 @@ def _upsert_in_savepoint(
 		else:
 			savepoint.set()
 			result = upsert_guessed(resource, record, key_fields, index in lookup.new, SAVEPOINT, pointer)
-		if submit:
+		if submit and mode != "create":
 			result = submit_written(
 				resource, result, before_write=None if savepoint.is_set else savepoint.set
 			)

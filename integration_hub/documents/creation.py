@@ -15,13 +15,17 @@ from frappe import _
 from integration_hub.documents.exposure import Resource, authorize
 from integration_hub.documents.fields import VERSION_FIELD, field_policy
 from integration_hub.documents.key_locks import record_document
+from integration_hub.documents.lifecycle import submit_on_insert
 from integration_hub.documents.naming import name_for_new_document
 from integration_hub.documents.validation import validate_record
 from integration_hub.documents.write import UpsertResult, apply_changes, find_by_key
 from integration_hub.exceptions import BadRequest, Conflict
 
 
-def create_record(resource: Resource, data: object, pointer: str = "/data") -> UpsertResult:
+def create_record(
+	resource: Resource, data: object, pointer: str = "/data", *, submit: bool = False
+) -> UpsertResult:
+	"""`submit`: the new document is inserted as submitted (lifecycle.submit_on_insert)."""
 	authorize(resource, "create")
 	policy = field_policy(resource)
 	if isinstance(data, dict) and VERSION_FIELD in data:
@@ -40,6 +44,8 @@ def create_record(resource: Resource, data: object, pointer: str = "/data") -> U
 	name = name_for_new_document(resource.doctype, values, policy, pointer) if given_name else None
 	doc = frappe.new_doc(resource.doctype)
 	apply_changes(doc, values, policy)
+	if submit:
+		submit_on_insert(resource, doc)
 	doc.insert(set_name=name)
 	if key:
 		record_document(resource.doctype, key, doc.name)
@@ -53,7 +59,9 @@ def _natural_key(resource: Resource, values: dict) -> dict | None:
 	return {fieldname: values[fieldname] for fieldname in resource.key_fields}
 
 
-def create_prepared(resource: Resource, doc, data: object, pointer: str = "/data") -> UpsertResult:
+def create_prepared(
+	resource: Resource, doc, data: object, pointer: str = "/data", *, submit: bool = False
+) -> UpsertResult:
 	"""Insert a new document that server code prepared (an ERPNext mapper's Delivery Note made from a
 	Sales Order), with the caller's changes in `data`. The mapper's links back to its source (the rows'
 	`against_sales_order`, `so_detail`) are read-only to every caller, so the document cannot travel
@@ -71,5 +79,7 @@ def create_prepared(resource: Resource, doc, data: object, pointer: str = "/data
 				[{"pointer": f"{pointer}/{fieldname}", "detail": _("set by the method")}],
 			)
 	apply_changes(doc, values, policy)
+	if submit:
+		submit_on_insert(resource, doc)
 	doc.insert()
 	return UpsertResult(doc.name, "created", doc, policy)

@@ -128,6 +128,16 @@ def submit_written(
 	return UpsertResult(doc.name, status, doc, result.policy)
 
 
+def submit_on_insert(resource: Resource, doc) -> None:
+	"""Make a new document insert as submitted. Frappe then runs the submit inside the insert (validate
+	and before_submit, then on_submit, after checking the submit permission on the document), as the
+	Desk's Submit of a new form does: the document is validated once, where an insert followed by a
+	submit would save it twice and validate it twice."""
+	authorize(resource, "submit")
+	require_submittable(resource, "/submit")
+	doc.docstatus = DocStatus.submitted()
+
+
 def submit(doc) -> None:
 	"""Frappe's submit, after Frappe's submit permission on this document (roles, User Permissions)."""
 	_require_document_permission(doc, "submit")

@@ -12,7 +12,6 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from integration_hub.documents import lifecycle
 from integration_hub.documents.creation import create_prepared
 from integration_hub.documents.exposure import authorize, get_resource
 from integration_hub.documents.fields import (
@@ -97,8 +96,7 @@ def _document_result(method: HubMethod, doc: Document, save: bool, submit: bool,
 	resource = get_resource(doc.doctype)
 	authorize(resource, "read")
 	if save:
-		written = create_prepared(resource, doc, data)
-		return (lifecycle.submit_written(resource, written) if submit else written).as_dict()
+		return create_prepared(resource, doc, data, submit=submit).as_dict()
 	return unsaved_document(doc, field_policy(resource))
 
 

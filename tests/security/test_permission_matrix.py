@@ -15,6 +15,7 @@ from tests.conftest import Committed
 from tests.factories import (
 	CategoryFactory,
 	HubMethodFactory,
+	HubReportFactory,
 	HubResourceFactory,
 	ItemFactory,
 	UserFactory,
@@ -50,6 +51,8 @@ OPEN_ENDPOINTS = ("ping", "openapi")
 # A curated method runs as its caller and decides for itself, as at /api/method (keys: see
 # tests/methods): frappe.share.get_users answers everyone, with only the shares of documents they may read.
 METHOD_ENDPOINTS = ("call_method",)
+# A curated report runs through Frappe's report permissions: Frappe's ToDo report is for System Managers.
+REPORT_ENDPOINTS = ("run_report",)
 
 
 def whitelisted_endpoints() -> set[str]:
@@ -61,7 +64,8 @@ def whitelisted_endpoints() -> set[str]:
 
 
 def test_the_matrix_covers_every_endpoint():
-	covered = set(DATA_ENDPOINTS) | set(MANAGEMENT_ENDPOINTS) | set(OPEN_ENDPOINTS) | set(METHOD_ENDPOINTS)
+	covered = set(DATA_ENDPOINTS) | set(MANAGEMENT_ENDPOINTS) | set(OPEN_ENDPOINTS)
+	covered |= set(METHOD_ENDPOINTS) | set(REPORT_ENDPOINTS)
 	covered.add("receive")
 	missing = whitelisted_endpoints() - covered
 	assert not missing, f"add these endpoints to the permission matrix: {sorted(missing)}"
@@ -75,6 +79,7 @@ def world(site):
 	track = committed.track
 	track(HubResourceFactory())
 	track(HubMethodFactory(method_name="shared_with", method_path="frappe.share.get_users"))
+	track(HubReportFactory(report_name="todo", report="ToDo"))
 	mine, theirs = track(CategoryFactory()), track(CategoryFactory())
 	visible = track(ItemFactory(code="MATRIX-VISIBLE", category=mine.name, cost=SECRET_COST))
 	hidden = track(ItemFactory(code="MATRIX-HIDDEN", category=theirs.name, cost=SECRET_COST))
@@ -131,12 +136,17 @@ def arguments(endpoint: str, world) -> dict:
 		"ping": {},
 		"openapi": {},
 		"call_method": {"method": "shared_with", "args": {"doctype": ITEM, "name": world.hidden.name}},
+		"run_report": {"report": "todo"},
 	}[endpoint]
 
 
 # Expected status per caller and endpoint; "mgmt" means allowed (200, or 404 for the unknown names used).
 EXPECTED = {
-	"no_roles": {**dict.fromkeys(DATA_ENDPOINTS, 403), **dict.fromkeys(MANAGEMENT_ENDPOINTS, 403)},
+	"no_roles": {
+		**dict.fromkeys(DATA_ENDPOINTS, 403),
+		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
+		"run_report": 403,
+	},
 	"restricted_reader": {
 		"describe": 200,
 		"get_document": 200,
@@ -150,14 +160,17 @@ EXPECTED = {
 		"cancel_document": 403,
 		"amend_document": 403,
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
+		"run_report": 403,
 	},
 	"editor_low_permlevel": {
 		**dict.fromkeys(DATA_ENDPOINTS, 200),
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, 403),
+		"run_report": 403,
 	},
 	"integration_manager": {
 		**dict.fromkeys(DATA_ENDPOINTS, 403),
 		**dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt"),
+		"run_report": 403,
 	},
 	"administrator": {**dict.fromkeys(DATA_ENDPOINTS, 200), **dict.fromkeys(MANAGEMENT_ENDPOINTS, "mgmt")},
 }
@@ -165,7 +178,8 @@ EXPECTED = {
 
 @pytest.mark.parametrize("caller", sorted(EXPECTED))
 @pytest.mark.parametrize(
-	"endpoint", [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS, *METHOD_ENDPOINTS]
+	"endpoint",
+	[*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS, *METHOD_ENDPOINTS, *REPORT_ENDPOINTS],
 )
 def test_permission_matrix(api, as_user, world, caller, endpoint):
 	with as_user(world.users[caller]):
@@ -195,7 +209,13 @@ def test_permission_matrix(api, as_user, world, caller, endpoint):
 
 def test_guest_is_refused_everywhere_over_http(http):
 	client = http()
-	for endpoint in [*DATA_ENDPOINTS, *MANAGEMENT_ENDPOINTS, *OPEN_ENDPOINTS, *METHOD_ENDPOINTS]:
+	for endpoint in [
+		*DATA_ENDPOINTS,
+		*MANAGEMENT_ENDPOINTS,
+		*OPEN_ENDPOINTS,
+		*METHOD_ENDPOINTS,
+		*REPORT_ENDPOINTS,
+	]:
 		response = client.post(f"/api/method/integration_hub.api.v1.{endpoint}", json={"doctype": ITEM})
 		assert response.status_code == 401, (endpoint, response.status_code, response.text[:200])
 		assert response.headers["Content-Type"].startswith("application/problem+json")
