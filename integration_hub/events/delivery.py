@@ -6,7 +6,8 @@ that dies mid-send releases its claim with its connection. The caller (a job, or
 manual operations) commits after each delivery; nothing here commits.
 
 Order: for one subscription and one document, a delivery is sent only once every earlier delivery of
-the same pair has succeeded or died. `due_heads` picks only such deliveries: two transactions that
+the same pair has succeeded or died; an amendment counts as the document it amends (the deliveries'
+`sequence_key`, outbox.sequence_key_of), so its events wait for the original's cancellation. `due_heads` picks only such deliveries: two transactions that
 change the same document are serialised by the document's row lock, so an earlier event's delivery
 always has the smaller number and commits first, and a delivery it found first in line stays first in
 line (Succeeded and Dead are final; only an operator's recovery, a replay, sends an old one again).
@@ -83,7 +84,7 @@ def due_heads(limit: int = 100, subscription: str | None = None) -> list[int]:
 				and not exists (
 					select 1 from `tabHub Delivery` p
 					where p.subscription = d.subscription and p.reference_doctype = d.reference_doctype
-						and p.reference_name = d.reference_name and p.status in ('Pending', 'Failed')
+						and p.sequence_key = d.sequence_key and p.status in ('Pending', 'Failed')
 						and p.name < d.name)
 			order by d.name
 			limit %(limit)s""",

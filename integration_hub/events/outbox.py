@@ -66,6 +66,7 @@ class Event(NamedTuple):
 	type: str
 	reference_doctype: str | None
 	reference_name: str | None
+	sequence_key: str | None  # what its delivery is ordered with (sequence_key_of)
 	body: str
 	moment: datetime  # when it happened, in UTC
 	request_id: str | None
@@ -88,15 +89,41 @@ def _events(subscriptions: list[Subscription], doc, action: str, moment: datetim
 	"""The event of each subscription that wants this change and may see it."""
 	events = []
 	request_id = current_request_id()
+	sequence_key = None
 	for subscription in subscriptions:
 		if subscription.wants(action) and _condition_holds(subscription, doc):
 			body = build_body(subscription, doc, action, moment, request_id)
 			if body is not None:
 				type_ = event_type(doc.doctype, action)
+				sequence_key = sequence_key or sequence_key_of(doc)
 				events.append(
-					Event(subscription.name, type_, doc.doctype, doc.name, body, moment, request_id)
+					Event(
+						subscription.name,
+						type_,
+						doc.doctype,
+						doc.name,
+						sequence_key,
+						body,
+						moment,
+						request_id,
+					)
 				)
 	return events
+
+
+def sequence_key_of(doc) -> str:
+	"""What a document's deliveries are ordered with: its name, or for an amendment the first document
+	of its amendment chain, so that a subscriber hears an invoice cancelled before its amendment is
+	submitted (Frappe names an amendment after the one it amends: SINV-0001-1, SINV-0001-2)."""
+	root, hops = doc.name, 0
+	amended_from = doc.get("amended_from")
+	while amended_from and hops < MAX_AMENDMENTS:
+		root, hops = amended_from, hops + 1
+		amended_from = frappe.db.get_value(doc.doctype, amended_from, "amended_from")
+	return root
+
+
+MAX_AMENDMENTS = 100  # a chain longer than this (or a cycle made by hand) is ordered from there
 
 
 def _write_events_from_guess(doc, action: str, moment: datetime) -> bool:
@@ -163,12 +190,12 @@ def write_event(event: Event, deliver_after_commit: bool = True) -> str:
 
 
 _DELIVERY_COLUMNS = """(name, creation, modified, owner, modified_by, event, subscription, event_type,
-	reference_doctype, reference_name, occurred_at, request_id, payload, status, attempt_count,
-	next_attempt_at)"""
+	reference_doctype, reference_name, sequence_key, occurred_at, request_id, payload, status,
+	attempt_count, next_attempt_at)"""
 # `Hub Delivery` is named by autoincrement, which Frappe backs with this sequence: the numbers order
 # deliveries.
 _DELIVERY_VALUES = (
-	"nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s"
+	"nextval(`hub_delivery_id_seq`), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'Pending', 0, %s"
 )
 
 
@@ -212,6 +239,7 @@ def _delivery_values(event: Event, event_id: str) -> tuple:
 		event.type,
 		event.reference_doctype,
 		event.reference_name,
+		event.sequence_key,
 		now,
 		event.request_id,
 		event.body,
@@ -225,7 +253,8 @@ def write_test_event(subscription: str) -> int:
 	request_id = current_request_id()
 	body = test_body(subscription, moment, request_id)
 	event_id = write_event(
-		Event(subscription, "hub.test", None, None, body, moment, request_id), deliver_after_commit=False
+		Event(subscription, "hub.test", None, None, None, body, moment, request_id),
+		deliver_after_commit=False,
 	)
 	return frappe.db.get_value("Hub Delivery", {"event": event_id})
 

@@ -62,6 +62,7 @@ def on_doctype_update():
 	# operators' views count recent deliveries by creation.
 	frappe.db.add_index("Hub Delivery", ["status", "next_attempt_at"])
 	frappe.db.add_index("Hub Delivery", ["subscription", "reference_name", "reference_doctype"])
+	frappe.db.add_index("Hub Delivery", ["subscription", "sequence_key", "reference_doctype"])
 	frappe.db.add_index("Hub Delivery", ["creation"])
 	# Deliveries are listed and pruned by their number, never by `modified`; the index Frappe gives every
 	# table on it would only slow the writes on the hot path of every subscribed document change.
