@@ -95,7 +95,7 @@ def resolve(path: str):
 	reason = path_refusal(path)
 	if reason:
 		return None, reason
-	effective = frappe.override_whitelisted_method(path)
+	effective = _overridden(path)
 	if effective != path and (reason := path_refusal(effective)):
 		return None, reason
 	try:
@@ -107,6 +107,13 @@ def resolve(path: str):
 	if function in frappe.guest_methods:
 		return None, _("it is open to guests (allow_guest): call it without the hub")
 	return function, None
+
+
+def _overridden(path: str) -> str:
+	"""The method a site runs for `path`: the last of its apps' `override_whitelisted_methods` hooks, as
+	Frappe's handler picks it (15.75 has frappe.override_whitelisted_method for this; 15.44 does not)."""
+	overrides = frappe.get_hooks("override_whitelisted_methods", {}).get(path) or []
+	return overrides[-1] if overrides else path
 
 
 def path_refusal(path: str) -> str | None:
