@@ -43,6 +43,11 @@ def call_method(
 			_("{0} does not return a new document: save, submit and data do not apply").format(method.name),
 			[{"pointer": "/save" if save else "/submit" if submit else "/data"}],
 		)
+	if data and not (save or submit):
+		raise BadRequest(
+			_("data changes the document before it is saved: send save (or submit) with it"),
+			[{"pointer": "/data", "detail": _("needs save")}],
+		)
 	result = _run(function, arguments, method.only_reads)
 	if isinstance(result, Document):
 		return {

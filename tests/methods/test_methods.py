@@ -118,6 +118,9 @@ def test_save_is_refused_for_a_method_that_returns_no_document(expose_method, ap
 	status, body = api("call_method", method="seen", args={"note": "x"}, save=True)
 	assert status == 400, body
 	assert body["errors"][0]["pointer"] == "/save"
+	status, body = api("call_method", method="seen", args={"note": "x"}, data={"title": "y"})
+	assert status == 400, body
+	assert body["errors"][0]["pointer"] == "/data"
 
 
 def test_a_key_calls_only_the_methods_it_lists_over_http_and_mcp(http, expose_method):
