@@ -25,11 +25,18 @@ def is_compared_only(fieldname: str, policy: FieldPolicy) -> bool:
 
 def names_with_key(policy: FieldPolicy, key: dict) -> list[str]:
 	"""The names of the documents with `key` that the caller may read, at most two (two: the key is
-	ambiguous), through Frappe's permission engine."""
+	ambiguous), through Frappe's permission engine. An amendment keeps the key of the cancelled document
+	it amends: where both have it, the key names the one that is not cancelled."""
 	filters = parse_filters([[fieldname, "=", value] for fieldname, value in key.items()], policy)
-	return frappe.get_list(
-		policy.doctype, pluck="name", limit_page_length=2, **list_conditions(policy.doctype, filters)
-	)
+	names = _names_matching(policy.doctype, filters)
+	if len(names) > 1 and frappe.get_meta(policy.doctype).is_submittable:
+		current = _names_matching(policy.doctype, [*filters, [policy.doctype, "docstatus", "!=", 2]])
+		return current or names
+	return names
+
+
+def _names_matching(doctype: str, filters: list[list]) -> list[str]:
+	return frappe.get_list(doctype, pluck="name", limit_page_length=2, **list_conditions(doctype, filters))
 
 
 def key_exists(doctype: str, key: dict) -> bool:

@@ -116,9 +116,10 @@ def find_by_key(resource: Resource, key: dict, pointer: str = "/data") -> str | 
 	key waits, then finds what this one wrote.
 	"""
 	recorded = _locked_document_with_key(resource.doctype, recorded_document(resource.doctype, key), key)
-	if recorded is not None:
+	if recorded is not None and not DocStatus(recorded.docstatus).is_cancelled():
 		_check_readable(resource, recorded, pointer)
 		return recorded.name
+	# A cancelled document may have an amendment with its key: the search below prefers that one.
 	if list(key) == ["name"]:
 		name = key["name"]
 		if not frappe.db.exists(resource.doctype, name):

@@ -75,6 +75,22 @@ def test_submit_cancel_and_amend(api, invoices):
 	)
 
 
+def test_a_key_names_the_amendment_not_the_cancelled_document_it_amends(api, invoices):
+	_status, body = api("upsert", doctype=INVOICE, data=_invoice("Amended Key"), submit=True)
+	original = body["message"]["name"]
+	api("cancel_document", doctype=INVOICE, name=original)
+	_status, body = api("amend_document", doctype=INVOICE, name=original, data={"amount": 80})
+	amendment = body["message"]["name"]
+	key = {"customer_name": "Amended Key"}
+
+	status, body = api("get_document", doctype=INVOICE, key=key)
+	assert (status, body["message"]["name"]) == (200, amendment), body
+	status, body = api("upsert", doctype=INVOICE, data={**key, "amount": 85}, submit=True)
+	assert (status, body["message"]["name"], body["message"]["status"]) == (200, amendment, "updated"), body
+	assert (_stored(amendment).amount, _stored(amendment).docstatus) == (85, 1)
+	assert (_stored(original).amount, _stored(original).docstatus) == (100, 2), "the cancelled one is left"
+
+
 def test_a_submitted_document_changes_only_in_its_allow_on_submit_fields(api, invoices):
 	_status, body = api("upsert", doctype=INVOICE, data=_invoice("Honest"), submit=True)
 	name = body["message"]["name"]
