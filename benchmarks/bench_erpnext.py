@@ -21,7 +21,7 @@ import frappe
 from frappe.utils import add_days, today
 
 from benchmarks.bench_documents import expect_ok
-from benchmarks.harness import SERVER_WORKERS, Context, elapsed, row
+from benchmarks.harness import SERVER_WORKERS, Context, elapsed, rounds_text, row
 
 ROUNDS = 3
 INVOICES = 20
@@ -141,8 +141,8 @@ def invoice_row(context: Context, client, world) -> dict:
 		"(26a) create + submit one Sales Invoice: create_document submit=true vs REST (POST + "
 		"frappe.client.submit); beside it vs in-process insert()+submit()",
 		f"REST {statistics.median(rates['rest']):.1f}/s; in-process {statistics.median(rates['in_process']):.1f}/s",
-		f"hub {statistics.median(rates['hub']):.1f}/s; vs REST rounds {_rounds(vs_rest)}; vs in-process "
-		f"{ratio_in_process:.2f}x (rounds {_rounds(vs_in_process)}, target >= {HUB_VS_IN_PROCESS}x: "
+		f"hub {statistics.median(rates['hub']):.1f}/s; vs REST rounds {rounds_text(vs_rest)}; vs in-process "
+		f"{ratio_in_process:.2f}x (rounds {rounds_text(vs_in_process)}, target >= {HUB_VS_IN_PROCESS}x: "
 		f"{'met' if ratio_in_process >= HUB_VS_IN_PROCESS else 'MISSED'})",
 		ratio_rest,
 		f">= {HUB_VS_REST}x",
@@ -197,12 +197,8 @@ def stock_entry_row(context: Context, client, world) -> dict:
 	return row(
 		f"(26b) {STOCK_ENTRIES} Stock Entries created and submitted: one bulk_upsert submit=true vs in-process loop",
 		f"in-process {statistics.median(rates['in_process']):.1f}/s",
-		f"bulk_upsert {statistics.median(rates['hub']):.1f}/s; rounds {_rounds(ratios)}",
+		f"bulk_upsert {statistics.median(rates['hub']):.1f}/s; rounds {rounds_text(ratios)}",
 		ratio,
 		f">= {BULK_VS_IN_PROCESS}x",
 		ratio >= BULK_VS_IN_PROCESS,
 	)
-
-
-def _rounds(ratios: list[float]) -> str:
-	return " / ".join(f"{r:.2f}x" for r in ratios)

@@ -35,7 +35,16 @@ from benchmarks.bench_documents import (
 	insert_many,
 	records_for,
 )
-from benchmarks.harness import RECORD_FIELDS, SERVER_WORKERS, Context, elapsed, ensure_custom_doctype, row
+from benchmarks.harness import (
+	RECORD_FIELDS,
+	SERVER_WORKERS,
+	Context,
+	compare_latency,
+	elapsed,
+	ensure_custom_doctype,
+	rounds_text,
+	row,
+)
 
 ROUNDS = 3
 UNCHANGED_BATCH = 500
@@ -175,40 +184,19 @@ def get_document_row(context: Context, client) -> dict:
 	name = frappe.db.get_value(DOCTYPE, {"code": f"{run_id}-read-0000"})
 	requests = {
 		"get_document": lambda: get_json(client, GET_DOCUMENT, {"doctype": DOCTYPE, "name": name})["message"],
-		"resource": lambda: get_json(client, f"{RESOURCE}/{name}", {})["data"],
+		"/api/resource": lambda: get_json(client, f"{RESOURCE}/{name}", {})["data"],
 	}
-	ours, theirs = requests["get_document"](), requests["resource"]()
+	ours, theirs = requests["get_document"](), requests["/api/resource"]()
 	if ours["code"] != theirs["code"] or ours["modified"] != theirs["modified"]:
 		raise AssertionError(f"get_document and /api/resource disagree: {ours} / {theirs}")
-	for _ in range(5 * SERVER_WORKERS):
-		for request in requests.values():
-			request()
-	ratios, medians = [], {path: [] for path in requests}
-	for round_number in range(ROUNDS):
-		times: dict[str, list[float]] = {path: [] for path in requests}
-		for n in range(LATENCY_REQUESTS):
-			for path in requests if n % 2 == 0 else reversed(list(requests)):
-				times[path].append(elapsed(requests[path]))
-		for path in requests:
-			medians[path].append(statistics.median(times[path]) * 1000)
-		ratios.append(medians["get_document"][-1] / medians["resource"][-1])
-		context.log(
-			f"round {round_number + 1}/{ROUNDS}: get_document {medians['get_document'][-1]:.2f} ms, "
-			f"/api/resource {medians['resource'][-1]:.2f} ms"
-		)
-	ratio = statistics.median(ratios)
+	comparison = compare_latency(
+		context, *requests.items(), rounds=ROUNDS, requests_per_round=LATENCY_REQUESTS
+	)
 	return row(
 		"(i) one document: get_document vs GET /api/resource/<doctype>/<name>",
-		f"/api/resource: {statistics.median(medians['resource']):.2f} ms",
-		f"get_document: {statistics.median(medians['get_document']):.2f} ms; rounds {rounds_text(ratios)}",
-		ratio,
+		f"/api/resource: {comparison.median_ms('/api/resource'):.2f} ms",
+		f"get_document: {comparison.median_ms('get_document'):.2f} ms; rounds {rounds_text(comparison.ratios)}",
+		comparison.ratio,
 		f"<= {GET_VS_RESOURCE}x",
-		ratio <= GET_VS_RESOURCE,
+		comparison.ratio <= GET_VS_RESOURCE,
 	)
-
-
-# --- shared ---------------------------------------------------------------------------------
-
-
-def rounds_text(ratios: list[float]) -> str:
-	return " / ".join(f"{r:.2f}x" for r in ratios)

@@ -8,12 +8,10 @@ The two requests alternate one by one, LATENCY_REQUESTS of each per round, ROUND
 a round's ratio is the ratio of its medians and the median round counts. Target: <= 1.1x.
 """
 
-import statistics
-
 import frappe
 
 from benchmarks.bench_documents import expect_ok
-from benchmarks.harness import SERVER_WORKERS, Context, elapsed, row
+from benchmarks.harness import Context, compare_latency, rounds_text, row
 
 ROUNDS = 3
 LATENCY_REQUESTS = 40
@@ -37,37 +35,22 @@ def call_row(context: Context, client, only_reads: bool) -> dict:
 		"call_method": lambda: post(client, CALL_METHOD, {"method": METHOD_NAME, "args": ARGUMENTS})[
 			"result"
 		],
-		"api_method": lambda: post(client, f"/api/method/{METHOD_PATH}", ARGUMENTS).get("message"),
+		"/api/method": lambda: post(client, f"/api/method/{METHOD_PATH}", ARGUMENTS).get("message"),
 	}
-	ours, theirs = requests["call_method"](), requests["api_method"]()
+	ours, theirs = requests["call_method"](), requests["/api/method"]()
 	if ours != theirs:
 		raise AssertionError(f"call_method and /api/method disagree: {ours} / {theirs}")
-	for _ in range(5 * SERVER_WORKERS):
-		for request in requests.values():
-			request()
-	ratios, medians = [], {path: [] for path in requests}
-	for round_number in range(ROUNDS):
-		times: dict[str, list[float]] = {path: [] for path in requests}
-		for n in range(LATENCY_REQUESTS):
-			for path in requests if n % 2 == 0 else reversed(list(requests)):
-				times[path].append(elapsed(requests[path]))
-		for path in requests:
-			medians[path].append(statistics.median(times[path]) * 1000)
-		ratios.append(medians["call_method"][-1] / medians["api_method"][-1])
-		context.log(
-			f"round {round_number + 1}/{ROUNDS}: call_method {medians['call_method'][-1]:.2f} ms, "
-			f"/api/method {medians['api_method'][-1]:.2f} ms"
-		)
-	ratio = statistics.median(ratios)
+	comparison = compare_latency(
+		context, *requests.items(), rounds=ROUNDS, requests_per_round=LATENCY_REQUESTS
+	)
 	variant = "Only Reads (rolled back)" if only_reads else "as it is"
 	return row(
 		f"(26c) a curated method, {variant}: call_method vs POST /api/method/<path>",
-		f"/api/method: {statistics.median(medians['api_method']):.2f} ms",
-		f"call_method: {statistics.median(medians['call_method']):.2f} ms; rounds "
-		+ " / ".join(f"{r:.2f}x" for r in ratios),
-		ratio,
+		f"/api/method: {comparison.median_ms('/api/method'):.2f} ms",
+		f"call_method: {comparison.median_ms('call_method'):.2f} ms; rounds {rounds_text(comparison.ratios)}",
+		comparison.ratio,
 		f"<= {CALL_VS_API_METHOD}x",
-		ratio <= CALL_VS_API_METHOD,
+		comparison.ratio <= CALL_VS_API_METHOD,
 	)
 
 

@@ -94,6 +94,56 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
 	return statistics.median(elapsed(fn) for _ in range(repeat))
 
 
+def rounds_text(ratios: list[float]) -> str:
+	return " / ".join(f"{r:.2f}x" for r in ratios)
+
+
+@dataclass
+class LatencyComparison:
+	"""Per round: the ratio of the two requests' median latencies (ours / theirs), and each one's median
+	in milliseconds."""
+
+	ratios: list[float]
+	medians: dict[str, list[float]]
+
+	@property
+	def ratio(self) -> float:
+		return statistics.median(self.ratios)
+
+	def median_ms(self, name: str) -> float:
+		return statistics.median(self.medians[name])
+
+
+def compare_latency(
+	context: "Context",
+	ours: tuple[str, Callable[[], object]],
+	theirs: tuple[str, Callable[[], object]],
+	*,
+	rounds: int,
+	requests_per_round: int,
+) -> LatencyComparison:
+	"""Two requests alternating one by one (in one order on even requests, the other on odd ones),
+	`requests_per_round` of each per round, after warm-up calls that reach every web server worker."""
+	requests = dict((ours, theirs))
+	for _ in range(5 * SERVER_WORKERS):
+		for request in requests.values():
+			request()
+	ratios, medians = [], {name: [] for name in requests}
+	for round_number in range(rounds):
+		times: dict[str, list[float]] = {name: [] for name in requests}
+		for n in range(requests_per_round):
+			for name in requests if n % 2 == 0 else reversed(list(requests)):
+				times[name].append(elapsed(requests[name]))
+		for name in requests:
+			medians[name].append(statistics.median(times[name]) * 1000)
+		ratios.append(medians[ours[0]][-1] / medians[theirs[0]][-1])
+		context.log(
+			f"round {round_number + 1}/{rounds}: "
+			+ ", ".join(f"{name} {medians[name][-1]:.2f} ms" for name in requests)
+		)
+	return LatencyComparison(ratios, medians)
+
+
 PERMISSIONS = [{"role": BENCHMARK_ROLE, "read": 1, "write": 1, "create": 1, "delete": 1}]
 # A plain record keyed by `code`, as the document and sync benchmarks write.
 RECORD_FIELDS = [

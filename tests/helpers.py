@@ -1,5 +1,5 @@
-"""Helpers for tests that look at the database: from outside the test's own transaction, or at the
-statements the code under test runs."""
+"""Helpers for tests that look at the database (from outside the test's own transaction, or at the
+statements the code under test runs), and a raw JSON-RPC call of the MCP endpoint."""
 
 import contextlib
 from collections.abc import Iterator
@@ -81,3 +81,19 @@ def assert_activity_recorded(subject: str, user: str) -> None:
 	active = read_committed("select last_active from `tabUser` where name = %s", (user,))
 	assert active and active[0][0] and (frappe.utils.now_datetime() - active[0][0]).total_seconds() < 600
 	frappe.db.rollback()  # the test's snapshot sees what the server committed
+
+
+MCP = "/api/method/integration_hub.api.mcp"
+
+
+def mcp_result(client, method: str, params: dict) -> dict:
+	"""One JSON-RPC request to the MCP endpoint over `client` (2025-06-18, no session): its `result`."""
+	response = client.post(
+		MCP,
+		json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+		headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
+	)
+	assert response.status_code == 200, response.text
+	body = response.json()
+	assert "result" in body, body
+	return body["result"]

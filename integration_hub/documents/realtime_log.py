@@ -26,7 +26,9 @@ from frappe.utils.background_jobs import get_redis_connection_without_auth
 
 from integration_hub.json_text import dumps
 
-_LOG = "_realtime_log"  # frappe.realtime's name for it
+# frappe.realtime's private name for its log (frappe.local._realtime_log): Frappe has no public way to
+# hand it a faster list. The same on 15.44.2 and 15.75.0; the bulk and realtime tests run on both.
+_LOG = "_realtime_log"
 
 
 class RealtimeLog(list):

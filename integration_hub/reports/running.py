@@ -118,8 +118,7 @@ def _row(row: object, columns: list[dict]) -> dict:
 	"""A row as an object of the columns' fieldnames (a report may answer lists), with its tree
 	indent where the report has one."""
 	if isinstance(row, list | tuple):
-		values = {column["fieldname"]: value for column, value in zip(columns, row, strict=False)}
-		return values
+		return {column["fieldname"]: value for column, value in zip(columns, row, strict=False)}
 	shaped = {column["fieldname"]: row.get(column["fieldname"]) for column in columns}
 	if row.get("indent") is not None:
 		shaped["indent"] = row.get("indent")

@@ -11,11 +11,11 @@ from frappe.utils import add_days, add_months, today
 from tests.erpnext.conftest import API, call, company, read
 from tests.factories import HubInboundEndpointFactory, HubReportFactory, HubResourceFactory, UserFactory
 from tests.fixtures_doctypes import ITEM
+from tests.helpers import mcp_result
 from tests.inbound.test_inbound import RECEIVE, signed
 
 STOCK_BALANCE = "erpnext.stock.utils.get_stock_balance"
 PAYMENT_ENTRY = "erpnext.accounts.doctype.payment_entry.payment_entry.get_payment_entry"
-MCP = "/api/method/integration_hub.api.mcp"
 
 
 def _warehouse(name: str) -> str:
@@ -222,7 +222,7 @@ def test_an_ai_assistant_sees_methods_and_reports_as_tools_and_submits_where_its
 	)
 	reader = erp.client(["Accounts Manager"], {"Sales Invoice": "rc"})
 
-	tools = {tool["name"]: tool for tool in _mcp(assistant, "tools/list", {})["tools"]}
+	tools = {tool["name"]: tool for tool in mcp_result(assistant, "tools/list", {})["tools"]}
 	assert {"call_get_stock_balance", "report_accounts_receivable", "submit_document"} <= set(tools)
 	assert tools["report_accounts_receivable"]["inputSchema"]["properties"]["filters"]["required"] == [
 		"company"
@@ -235,20 +235,20 @@ def test_an_ai_assistant_sees_methods_and_reports_as_tools_and_submits_where_its
 		"due_date": add_days(today(), 30),
 		"items": [{"item_code": stock.item, "qty": 1, "rate": 15}],
 	}
-	made = _mcp(
+	made = mcp_result(
 		assistant,
 		"tools/call",
 		{"name": "create_document", "arguments": {"doctype": "Sales Invoice", "data": draft}},
 	)
 	name = made["structuredContent"]["name"]
-	submitted = _mcp(
+	submitted = mcp_result(
 		assistant,
 		"tools/call",
 		{"name": "submit_document", "arguments": {"doctype": "Sales Invoice", "name": name}},
 	)
 	assert submitted["isError"] is False, submitted
 	assert submitted["structuredContent"]["status"] == "submitted"
-	receivables = _mcp(
+	receivables = mcp_result(
 		assistant,
 		"tools/call",
 		{
@@ -267,7 +267,7 @@ def test_an_ai_assistant_sees_methods_and_reports_as_tools_and_submits_where_its
 	assert name in [row["voucher_no"] for row in receivables["structuredContent"]["rows"]]
 
 	other = call(reader, "create_document", doctype="Sales Invoice", data=draft)
-	refused = _mcp(
+	refused = mcp_result(
 		reader,
 		"tools/call",
 		{"name": "submit_document", "arguments": {"doctype": "Sales Invoice", "name": other["name"]}},
@@ -292,13 +292,3 @@ def test_an_iot_gateway_sends_a_thousand_readings_in_one_call(erp):
 	erp.committed.commit()
 	assert frappe.db.count(ITEM, {"code": ["like", f"{batch}-%"]}) == 1000
 	erp.committed.on_cleanup(lambda: frappe.db.delete(ITEM, {"code": ["like", f"{batch}-%"]}))
-
-
-def _mcp(client, method: str, params: dict) -> dict:
-	response = client.post(
-		MCP,
-		json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-		headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
-	)
-	assert response.status_code == 200, response.text
-	return response.json()["result"]

@@ -11,10 +11,10 @@ from integration_hub.methods.catalog import clear_methods_cache
 from tests.conftest import Committed
 from tests.factories import HubAPIKeyFactory, HubMethodFactory, HubResourceFactory, ItemFactory, UserFactory
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.helpers import mcp_result
 from tests.methods.conftest import DEFAULT_ADDRESS, MARK_NOTE_SEEN, SHARED_WITH
 
 API = "/api/method/integration_hub.api.v1"
-MCP = "/api/method/integration_hub.api.mcp"
 
 
 @pytest.mark.parametrize(
@@ -152,18 +152,18 @@ def test_a_key_calls_only_the_methods_it_lists_over_http_and_mcp(http, expose_me
 		refused = other.post(f"{API}.call_method", json=body)
 		assert (refused.status_code, refused.json()["code"]) == (403, "PERMISSION_DENIED"), refused.text
 
-		tools = {tool["name"]: tool for tool in _mcp(client, "tools/list", {})["tools"]}
+		tools = {tool["name"]: tool for tool in mcp_result(client, "tools/list", {})["tools"]}
 		assert {"call_seen", "call_default_address"} <= set(tools)
 		assert tools["call_default_address"]["annotations"]["readOnlyHint"] is True
 		assert "idempotency_key" in tools["call_seen"]["inputSchema"]["properties"]
 		assert not any(name.startswith("call_") for name in _tool_names(other))
 
 		arguments = {"args": {"doctype": "Customer", "name": None}}
-		result = _mcp(client, "tools/call", {"name": "call_default_address", "arguments": arguments})
+		result = mcp_result(client, "tools/call", {"name": "call_default_address", "arguments": arguments})
 		assert result["isError"] is False, result
 		assert result["structuredContent"] == {"method": "default_address", "result": None}
 		arguments = {"args": {"doctype": 5, "name": None}}
-		result = _mcp(client, "tools/call", {"name": "call_default_address", "arguments": arguments})
+		result = mcp_result(client, "tools/call", {"name": "call_default_address", "arguments": arguments})
 		assert result["isError"] is True
 		assert result["structuredContent"]["error"]["errors"][0]["pointer"] == "/args/doctype"
 	finally:
@@ -179,16 +179,4 @@ def _seen_by(note) -> list[str]:
 
 
 def _tool_names(client) -> list[str]:
-	return [tool["name"] for tool in _mcp(client, "tools/list", {})["tools"]]
-
-
-def _mcp(client, method: str, params: dict) -> dict:
-	response = client.post(
-		MCP,
-		json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-		headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
-	)
-	assert response.status_code == 200, response.text
-	body = response.json()
-	assert "result" in body, body
-	return body["result"]
+	return [tool["name"] for tool in mcp_result(client, "tools/list", {})["tools"]]

@@ -14,9 +14,9 @@ from integration_hub.exceptions import NotRunnable
 from tests.conftest import Committed
 from tests.factories import HubAPIKeyFactory, HubReportFactory, HubResourceFactory, UserFactory
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.helpers import mcp_result
 
 API = "/api/method/integration_hub.api.v1"
-MCP = "/api/method/integration_hub.api.mcp"
 PERMITTED_DOCUMENTS = "Permitted Documents For User"  # filters: user, doctype (required), show_permissions
 
 
@@ -150,21 +150,13 @@ def test_a_key_runs_only_the_reports_it_lists_over_http_and_mcp(http):
 		refused = other.get(f"{API}.run_report", params={"report": "todo"})
 		assert (refused.status_code, refused.json()["code"]) == (403, "PERMISSION_DENIED"), refused.text
 
-		tools = {tool["name"]: tool for tool in _mcp(client, "tools/list", {})["tools"]}
+		tools = {tool["name"]: tool for tool in mcp_result(client, "tools/list", {})["tools"]}
 		assert tools["report_todo"]["annotations"]["readOnlyHint"] is True
-		assert not any(t["name"].startswith("report_") for t in _mcp(other, "tools/list", {})["tools"])
-		result = _mcp(client, "tools/call", {"name": "report_todo", "arguments": {"filters": {}, "limit": 3}})
+		assert not any(t["name"].startswith("report_") for t in mcp_result(other, "tools/list", {})["tools"])
+		result = mcp_result(
+			client, "tools/call", {"name": "report_todo", "arguments": {"filters": {}, "limit": 3}}
+		)
 		assert result["isError"] is False, result
 		assert result["structuredContent"]["columns"][0]["fieldname"] == "id"
 	finally:
 		committed.cleanup()
-
-
-def _mcp(client, method: str, params: dict) -> dict:
-	response = client.post(
-		MCP,
-		json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
-		headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
-	)
-	assert response.status_code == 200, response.text
-	return response.json()["result"]
