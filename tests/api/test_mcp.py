@@ -1,6 +1,7 @@
 """The MCP endpoint, driven over real HTTP by the official MCP Python SDK client (tests/mcp_client.py, in
 its own virtualenv) and, for what a conforming client never sends, by raw JSON-RPC."""
 
+import json
 import uuid
 
 import jsonschema
@@ -134,10 +135,6 @@ def tools_of(outcome: dict) -> dict[str, dict]:
 	return {tool["name"]: tool for page in pages for tool in page["tools"]}
 
 
-def doctypes(tool: dict) -> list[str]:
-	return tool["inputSchema"]["properties"]["doctype"]["enum"]
-
-
 def structured(step: dict) -> dict:
 	assert "error" not in step, step
 	result = step["result"]
@@ -241,27 +238,35 @@ def test_2026_07_28_requests_stand_alone(rpc):
 # --- what each caller sees -------------------------------------------------------------------------
 
 
-def test_each_caller_lists_exactly_its_tools_and_doctypes(sdk):
-	read_key = tools_of(sdk("read_key", [{"op": "list_tools"}]))
-	assert set(read_key) == READ_TOOLS, "scopes read on both: no write, no delete, no change feed"
-	assert all(doctypes(tool) == [CATEGORY, ITEM] for tool in read_key.values())
-	assert all(tool["annotations"]["readOnlyHint"] is True for tool in read_key.values())
+DESCRIBE_ALL = {"op": "call_tool", "name": "describe_resource", "arguments": {}}
 
-	create_key = tools_of(sdk("create_key", [{"op": "list_tools"}]))
+
+def describe_item(**arguments) -> dict:
+	return {"op": "call_tool", "name": "describe_resource", "arguments": {"doctype": ITEM, **arguments}}
+
+
+def test_each_caller_lists_exactly_its_tools_and_resources(sdk):
+	outcome = sdk("read_key", [{"op": "list_tools"}, DESCRIBE_ALL])
+	read_key = tools_of(outcome)
+	assert set(read_key) == READ_TOOLS, "scopes read on both: no write, no delete, no change feed"
+	assert all(tool["annotations"]["readOnlyHint"] is True for tool in read_key.values())
+	assert your_resources(outcome) == {CATEGORY: ["read"], ITEM: ["read"]}
+
+	outcome = sdk("create_key", [{"op": "list_tools"}, DESCRIBE_ALL])
+	create_key = tools_of(outcome)
 	assert set(create_key) == READ_TOOLS | WRITE_TOOLS
-	assert doctypes(create_key["list_documents"]) == [CATEGORY], "it may not read Items"
-	assert doctypes(create_key["upsert_document"]) == [ITEM]
+	assert your_resources(outcome) == {CATEGORY: ["read"], ITEM: ["create"]}, "it may not read Items"
 	assert create_key["upsert_document"]["annotations"]["destructiveHint"] is False, "create only: additive"
 
-	manager = tools_of(sdk("manager", [{"op": "list_tools"}]))
+	outcome = sdk("manager", [{"op": "list_tools"}, DESCRIBE_ALL, describe_item()])
+	manager = tools_of(outcome)
 	assert set(manager) == ALL_TOOLS
-	assert doctypes(manager["upsert_document"]) == [ITEM] and doctypes(manager["list_changes"]) == [
-		CATEGORY,
-		ITEM,
-	]
+	assert your_resources(outcome) == {
+		CATEGORY: ["read", "changes"],
+		ITEM: ["read", "create", "update", "delete", "changes"],
+	}
 	assert manager["upsert_document"]["annotations"]["destructiveHint"] is True, "it may overwrite"
 	assert manager["delete_document"]["annotations"] == {
-		"title": "Delete a document",
 		"readOnlyHint": False,
 		"destructiveHint": True,
 		"idempotentHint": True,
@@ -271,16 +276,45 @@ def test_each_caller_lists_exactly_its_tools_and_doctypes(sdk):
 		jsonschema.Draft202012Validator.check_schema(tool["inputSchema"])
 		jsonschema.Draft202012Validator.check_schema(tool["outputSchema"])
 		assert tool["inputSchema"]["type"] == "object" and tool["outputSchema"]["type"] == "object"
+		assert "enum" not in tool["inputSchema"]["properties"].get("doctype", {}), "no per-caller list"
+		assert "$defs" not in tool["inputSchema"] and "$defs" not in tool["outputSchema"]
+	editor_fields = structured(outcome["steps"][2])["fields"]
+	assert "cost" not in editor_fields, "an editor may not read permlevel 1: not described"
+	assert editor_fields["code"] == {"type": "Data", "required": True}
+	assert editor_fields["category"]["options"] == CATEGORY and "read_only" not in editor_fields["category"]
 
-	auditor = tools_of(sdk("auditor", [{"op": "list_tools"}]))
+	outcome = sdk("auditor", [{"op": "list_tools"}, describe_item(fields=["cost", "computed"])])
+	auditor = tools_of(outcome)
 	assert set(auditor) == READ_TOOLS | {"list_changes"}, "read-only roles: read tools only"
-	item_schema = auditor["get_document"]["outputSchema"]["$defs"]["HubTestItem"]["properties"]
-	assert "cost" in item_schema, "the auditor may read permlevel 1"
-	editor_schema = manager["get_document"]["outputSchema"]["$defs"]["HubTestItem"]["properties"]
-	assert "cost" not in editor_schema, "an editor may not: the schema does not show it"
-	writable = manager["upsert_document"]["inputSchema"]["$defs"]["HubTestItemInput"]["properties"]
-	assert {"code", "title", "qty", "rows"} <= set(writable) and "computed" not in writable
-	assert "modified" not in writable and "cost" not in writable
+	auditor_fields = structured(outcome["steps"][1])["fields"]
+	assert auditor_fields["cost"]["read_only"] is True, "the auditor may read permlevel 1, not write it"
+	assert auditor_fields["code"]["read_only"] is True
+
+
+def your_resources(outcome: dict) -> dict[str, list[str]]:
+	return {r["doctype"]: r["operations"] for r in structured(outcome["steps"][1])["resources"]}
+
+
+def test_a_description_shows_the_usual_fields_and_the_rest_on_request(sdk):
+	outcome = sdk(
+		"manager",
+		[
+			describe_item(),
+			describe_item(fields=["rows.qty", "computed"]),
+			describe_item(all_fields=True),
+			describe_item(fields=["no_such_field", "code"]),
+			{"op": "read_resource", "uri": "integration-hub://resource/" + ITEM.replace(" ", "%20")},
+		],
+	)
+	usual, asked, every = (structured(outcome["steps"][i]) for i in range(3))
+	assert usual["key_fields"] == ["code"] and usual["more_fields"] > 0
+	assert "computed" not in usual["fields"] and "computed" in asked["fields"]
+	assert asked["tables"]["rows"]["fields"]["qty"]["type"] in ("Float", "Int")
+	assert "more_fields" not in every and set(usual["fields"]) < set(every["fields"])
+	refused = problem(outcome["steps"][3], "BAD_REQUEST")
+	assert refused["errors"] == [{"pointer": "/fields/0"}], "points at the wrong argument"
+	read = outcome["steps"][4]["result"]["contents"][0]
+	assert json.loads(read["text"]) == usual, "resources/read gives what describe_resource gives"
 
 
 def test_a_user_restricted_by_user_permissions_reads_only_its_documents(sdk, world):
@@ -402,7 +436,7 @@ def test_every_tool_reads_and_writes_through_the_api(sdk, world):
 			validate_output(tools[step["name"]], result["result"]["structuredContent"])
 
 	described = structured(results[1])
-	assert described["key_fields"] == ["code"] and "cost" not in {f["fieldname"] for f in described["fields"]}
+	assert described["key_fields"] == ["code"] and "cost" not in described["fields"]
 	created, replayed, unchanged = (structured(results[i]) for i in (2, 3, 4))
 	assert created["status"] == "created" and created["doc"]["qty"] == 5 and "cost" not in created["doc"]
 	assert replayed == created, "the same idempotency_key replays the first answer"
@@ -654,11 +688,12 @@ def test_an_assistant_submits_where_it_may_and_is_refused_where_not(sdk, world, 
 		"name": "create_document",
 		"arguments": {"doctype": INVOICE, "data": {"customer_name": customer, "amount": 10}, "submit": True},
 	}
-	outcome = sdk("manager", [{"op": "list_tools"}, create])
+	outcome = sdk("manager", [{"op": "list_tools"}, DESCRIBE_ALL, create])
 	tools = tools_of(outcome)
-	assert INVOICE in doctypes(tools["submit_document"]) and INVOICE in doctypes(tools["cancel_document"])
-	assert ITEM not in doctypes(tools["submit_document"]), "only submittable resources"
-	created = structured(outcome["steps"][1])
+	assert {"submit_document", "cancel_document", "amend_document"} <= set(tools)
+	assert {"submit", "cancel"} <= set(your_resources(outcome)[INVOICE])
+	assert "submit" not in your_resources(outcome)[ITEM], "only submittable resources"
+	created = structured(outcome["steps"][2])
 	validate_output(tools["create_document"], created)
 	assert created["doc"]["docstatus"] == 1
 

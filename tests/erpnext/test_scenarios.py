@@ -223,11 +223,27 @@ def test_an_ai_assistant_sees_methods_and_reports_as_tools_and_submits_where_its
 	reader = erp.client(["Accounts Manager"], {"Sales Invoice": "rc"})
 
 	tools = {tool["name"]: tool for tool in mcp_result(assistant, "tools/list", {})["tools"]}
-	assert {"call_get_stock_balance", "report_accounts_receivable", "submit_document"} <= set(tools)
-	assert tools["report_accounts_receivable"]["inputSchema"]["properties"]["filters"]["required"] == [
-		"company"
-	]
+	assert {"call_method", "run_report", "submit_document"} <= set(tools)
 	assert "cancel_document" not in tools  # the key has no cancel scope
+	yours = described(assistant)
+	assert [m["method"] for m in yours["methods"]] == ["get_stock_balance"]
+	assert [r["report"] for r in yours["reports"]] == ["accounts_receivable"]
+	assert described(assistant, report="accounts_receivable")["filters"]["required"] == ["company"]
+	arguments = described(assistant, method="get_stock_balance")["arguments"]["properties"]["args"]
+	assert {"item_code", "warehouse"} <= set(arguments["properties"])
+	balance = mcp_result(
+		assistant,
+		"tools/call",
+		{
+			"name": "call_method",
+			"arguments": {
+				"method": "get_stock_balance",
+				"args": {"item_code": stock.item, "warehouse": stock.warehouse},
+			},
+		},
+	)
+	assert balance["isError"] is False, balance
+	assert isinstance(balance["structuredContent"]["result"], int | float)
 
 	draft = {
 		"customer": stock.customer,
@@ -252,14 +268,15 @@ def test_an_ai_assistant_sees_methods_and_reports_as_tools_and_submits_where_its
 		assistant,
 		"tools/call",
 		{
-			"name": "report_accounts_receivable",
+			"name": "run_report",
 			"arguments": {
+				"report": "accounts_receivable",
 				"filters": {
 					"company": company(),
 					"report_date": today(),
 					"party_type": "Customer",
 					"party": [stock.customer],
-				}
+				},
 			},
 		},
 	)
@@ -277,6 +294,13 @@ def test_an_ai_assistant_sees_methods_and_reports_as_tools_and_submits_where_its
 	)
 	erp.committed.commit()
 	assert frappe.db.get_value("Sales Invoice", other["name"], "docstatus") == 0
+
+
+def described(client, **arguments) -> dict:
+	"""describe_resource's answer to `client` (an MCP call over HTTP)."""
+	result = mcp_result(client, "tools/call", {"name": "describe_resource", "arguments": arguments})
+	assert result["isError"] is False, result
+	return result["structuredContent"]
 
 
 def test_an_iot_gateway_sends_a_thousand_readings_in_one_call(erp):

@@ -152,20 +152,28 @@ def test_a_key_calls_only_the_methods_it_lists_over_http_and_mcp(http, expose_me
 		refused = other.post(f"{API}.call_method", json=body)
 		assert (refused.status_code, refused.json()["code"]) == (403, "PERMISSION_DENIED"), refused.text
 
-		tools = {tool["name"]: tool for tool in mcp_result(client, "tools/list", {})["tools"]}
-		assert {"call_seen", "call_default_address"} <= set(tools)
-		assert tools["call_default_address"]["annotations"]["readOnlyHint"] is True
-		assert "idempotency_key" in tools["call_seen"]["inputSchema"]["properties"]
-		assert not any(name.startswith("call_") for name in _tool_names(other))
+		assert "call_method" in _tool_names(client) and "call_method" not in _tool_names(other)
+		listed_methods = _describe(client, {})["methods"]
+		assert {m["method"] for m in listed_methods} == {"seen", "default_address"}
+		seen_arguments = _describe(client, {"method": "seen"})["arguments"]["properties"]["args"]
+		assert "note" in seen_arguments["properties"], "the method's own signature"
+		assert _describe(client, {"method": "default_address"})["only_reads"] is True
+		unknown = mcp_result(
+			other, "tools/call", {"name": "describe_resource", "arguments": {"method": "seen"}}
+		)
+		assert unknown["structuredContent"]["error"]["code"] == "METHOD_NOT_EXPOSED", "not its method"
 
-		arguments = {"args": {"doctype": "Customer", "name": None}}
-		result = mcp_result(client, "tools/call", {"name": "call_default_address", "arguments": arguments})
+		call = {"method": "default_address", "args": {"doctype": "Customer", "name": None}}
+		result = mcp_result(client, "tools/call", {"name": "call_method", "arguments": call})
 		assert result["isError"] is False, result
 		assert result["structuredContent"] == {"method": "default_address", "result": None}
-		arguments = {"args": {"doctype": 5, "name": None}}
-		result = mcp_result(client, "tools/call", {"name": "call_default_address", "arguments": arguments})
+		call = {"method": "default_address", "args": {"doctype": 5, "name": None}}
+		result = mcp_result(client, "tools/call", {"name": "call_method", "arguments": call})
 		assert result["isError"] is True
 		assert result["structuredContent"]["error"]["errors"][0]["pointer"] == "/args/doctype"
+		call = {"method": "seen", "args": {"note": note.name}}
+		refused = mcp_result(other, "tools/call", {"name": "call_method", "arguments": call})
+		assert refused["structuredContent"]["error"]["code"] == "PERMISSION_DENIED", "not its method"
 	finally:
 		committed.cleanup()
 
@@ -176,6 +184,12 @@ def _note():
 
 def _seen_by(note) -> list[str]:
 	return frappe.get_all("Note Seen By", filters={"parent": note.name}, pluck="user")
+
+
+def _describe(client, arguments: dict) -> dict:
+	result = mcp_result(client, "tools/call", {"name": "describe_resource", "arguments": arguments})
+	assert result["isError"] is False, result
+	return result["structuredContent"]
 
 
 def _tool_names(client) -> list[str]:

@@ -151,11 +151,14 @@ def test_a_key_runs_only_the_reports_it_lists_over_http_and_mcp(http):
 		assert (refused.status_code, refused.json()["code"]) == (403, "PERMISSION_DENIED"), refused.text
 
 		tools = {tool["name"]: tool for tool in mcp_result(client, "tools/list", {})["tools"]}
-		assert tools["report_todo"]["annotations"]["readOnlyHint"] is True
-		assert not any(t["name"].startswith("report_") for t in mcp_result(other, "tools/list", {})["tools"])
-		result = mcp_result(
-			client, "tools/call", {"name": "report_todo", "arguments": {"filters": {}, "limit": 3}}
-		)
+		assert tools["run_report"]["annotations"]["readOnlyHint"] is True
+		assert "run_report" not in {t["name"] for t in mcp_result(other, "tools/list", {})["tools"]}
+		described = mcp_result(
+			client, "tools/call", {"name": "describe_resource", "arguments": {"report": "todo"}}
+		)["structuredContent"]
+		assert (described["report"], described["title"]) == ("todo", "ToDo")
+		arguments = {"report": "todo", "filters": {}, "limit": 3}
+		result = mcp_result(client, "tools/call", {"name": "run_report", "arguments": arguments})
 		assert result["isError"] is False, result
 		assert result["structuredContent"]["columns"][0]["fieldname"] == "id"
 	finally:

@@ -17,7 +17,22 @@ EXAMPLES = 150
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 TOOL_ARGUMENTS = {
-	"describe_resource": {"doctype": st.just(ITEM) | arguments},
+	"describe_resource": {
+		"doctype": st.just(ITEM) | arguments,
+		"fields": arguments,
+		"all_fields": arguments,
+		"method": arguments,
+		"report": arguments,
+	},
+	"call_method": {
+		"method": arguments,
+		"args": arguments,
+		"save": arguments,
+		"submit": arguments,
+		"data": arguments,
+		IDEMPOTENCY_ARGUMENT: arguments,
+	},
+	"run_report": {"report": arguments, "filters": arguments, "limit": arguments, "cursor": arguments},
 	"list_documents": {
 		"doctype": st.just(ITEM) | arguments,
 		"fields": arguments,

@@ -54,8 +54,9 @@ CACHEABLE_METHODS = frozenset(
 
 SERVER_NAME = "integration_hub"
 INSTRUCTIONS = (
-	"The integration hub of a Frappe site: its curated documents, with exactly the rights of your API key. "
-	"Call describe_resource first to learn a resource's fields and key; list_documents pages with "
+	"The integration hub of a Frappe site: its curated documents, methods and reports, with exactly your "
+	"rights. describe_resource without arguments lists the resources you may use; with a doctype it gives "
+	"that resource's key and usual fields (ask for more by name). list_documents pages with "
 	"next_cursor; writes are upserts by the resource's key, and an idempotency_key makes a retried write "
 	"safe. A refused call returns isError with a code, a detail and JSON pointers to the wrong arguments."
 )

@@ -1,15 +1,19 @@
-"""MCP resources: each exposed resource's description (fields, key, the caller's operations) and the
-caller's OpenAPI document, read through the same `api.v1` functions as over HTTP."""
+"""MCP resources: each exposed resource's description (describe.py: fields, key, the caller's
+operations, as `describe_resource` answers) and the caller's OpenAPI document (as `api.v1` answers)."""
 
 import json
 from urllib.parse import quote, unquote
+
+from werkzeug.wrappers import Response
 
 import frappe
 
 from integration_hub.api import v1
 from integration_hub.api.errors import response_json
 from integration_hub.api.mcp.caller import caller_view
+from integration_hub.api.mcp.describe import describe
 from integration_hub.api.mcp.protocol import INVALID_PARAMS, RESOURCE_NOT_FOUND, Call, RpcError, page
+from integration_hub.exceptions import HubError
 
 RESOURCE_URI = "integration-hub://resource/"
 OPENAPI_URI = "integration-hub://openapi"
@@ -36,8 +40,8 @@ def list_resources(call: Call, page_size: int) -> dict:
 			"uri": resource_uri(doctype),
 			"name": doctype,
 			"title": f"{doctype}: fields and operations",
-			"description": f"The key fields of {doctype}, the operations you may perform on it and the "
-			"fields you may read and write",
+			"description": f"The key fields of {doctype}, the operations you may perform on it and its "
+			"usual fields (describe_resource gives the others)",
 			"mimeType": JSON,
 		}
 		for doctype in view.doctypes(frozenset({"read"}))
@@ -63,14 +67,17 @@ def read_resource(call: Call) -> dict:
 	uri = call.params.get("uri")
 	if not isinstance(uri, str):
 		raise RpcError(INVALID_PARAMS, "uri must be a string")
+	result, detail = None, None
 	if uri == OPENAPI_URI:
 		result = v1.openapi()
 	elif uri.startswith(RESOURCE_URI):
-		result = v1.describe(doctype=unquote(uri[len(RESOURCE_URI) :]))
-	else:
-		result = None
-	if not isinstance(result, dict):  # a problem: not exposed, or not for this caller
-		detail = json.loads(result.get_data(as_text=True)).get("detail") if result is not None else None
+		try:
+			result = describe(doctype=unquote(uri[len(RESOURCE_URI) :]))
+		except (HubError, frappe.PermissionError) as e:
+			detail = str(e)
+	if isinstance(result, Response):
+		detail, result = json.loads(result.get_data(as_text=True)).get("detail"), None
+	if result is None:  # not exposed, or not for this caller
 		raise RpcError(
 			INVALID_PARAMS if call.modern else RESOURCE_NOT_FOUND,
 			"Resource not found",

@@ -1,13 +1,11 @@
-"""The MCP tools: one per operation of the document API, each with a `doctype` argument that enumerates
-the resources this caller may use it on (exposure ∩ key scopes ∩ Frappe permissions).
+"""The MCP tools: one per operation of the document API, each with a `doctype` argument; a tool is
+listed when the caller may use it on at least one resource (exposure ∩ scopes ∩ Frappe permissions).
 
 Eleven tools whatever the number of exposed DocTypes, so a model chooses among operations it knows
-("list", "upsert") rather than among hundreds of near-identical names, and the schemas say per DocType
-which fields it may read and write (`if doctype is X then ...`), derived from the same field policy as
-the OpenAPI document.
-
-The schemas are tool_schemas.py's. A call runs the `api.v1` function an HTTP client calls, so reads, writes, permissions, field shaping and
-errors are the API's own; a refusal comes back as the API's problem, in a result with `isError`.
+("list", "upsert") rather than among hundreds of near-identical names. Their schemas are the same for
+every resource (tool_schemas.py): what each resource holds comes from `describe_resource`. A call runs
+the `api.v1` function an HTTP client calls, so reads, writes, permissions, field shaping and errors are
+the API's own; a refusal comes back as the API's problem, in a result with `isError`.
 """
 
 import json
@@ -21,28 +19,14 @@ from frappe import _
 
 from integration_hub.api import v1
 from integration_hub.api.errors import response_for_exception, response_json
+from integration_hub.api.mcp import describe, tool_schemas
 from integration_hub.api.mcp.caller import CallerView, caller_view
 from integration_hub.api.mcp.protocol import INVALID_PARAMS, Call, RpcError, page
-from integration_hub.api.mcp.tool_schemas import (
-	IDEMPOTENCY_ARGUMENT,
-	IDEMPOTENCY_SCHEMA,
-	amend_schemas,
-	bulk_upsert_schemas,
-	changes_schemas,
-	create_schemas,
-	delete_schemas,
-	describe_schemas,
-	get_schemas,
-	list_schemas,
-	transition_schemas,
-	upsert_schemas,
-)
+from integration_hub.api.mcp.tool_schemas import IDEMPOTENCY_ARGUMENT
 from integration_hub.documents import idempotency
 from integration_hub.exceptions import BadRequest
 from integration_hub.methods.calling import callable_methods
-from integration_hub.methods.schemas import call_properties
 from integration_hub.reports.running import runnable_reports
-from integration_hub.reports.schemas import filters_schema
 
 # --- the tools -------------------------------------------------------------------------------
 
@@ -54,10 +38,14 @@ class Tool:
 	description: str
 	operations: frozenset[str]  # any of these on a DocType makes it one of the tool's doctypes
 	function: Callable  # the api.v1 endpoint the call runs
-	schemas: Callable[[CallerView, list[str]], tuple[dict, dict]]
+	schemas: tuple[dict, dict]  # input, output
 	summary: Callable[[dict], str]
 	read_only: bool = False
 	result_key: str | None = None  # the API answers with the document itself: put it under this key
+	available: Callable[[], bool] | None = None  # listed when this says so, not by the operations
+
+	def is_available(self, view: CallerView) -> bool:
+		return self.available() if self.available else bool(view.doctypes(self.operations))
 
 	@property
 	def takes_idempotency_key(self) -> bool:
@@ -65,7 +53,7 @@ class Tool:
 
 	def definition(self, view: CallerView) -> dict:
 		doctypes = view.doctypes(self.operations)
-		input_schema, output_schema = self.schemas(view, doctypes)
+		input_schema, output_schema = self.schemas
 		overwrites = self.name == "delete_document" or any(view.allows(d, "update") for d in doctypes)
 		return {
 			"name": self.name,
@@ -74,7 +62,6 @@ class Tool:
 			"inputSchema": input_schema,
 			"outputSchema": output_schema,
 			"annotations": {
-				"title": self.title,
 				"readOnlyHint": self.read_only,
 				"destructiveHint": False if self.read_only else overwrites,
 				"idempotentHint": True,
@@ -97,36 +84,37 @@ TOOLS = {
 		Tool(
 			"describe_resource",
 			"Describe a resource",
-			"The key fields, the operations you may perform, and every field you may read (with its type "
-			"and whether you may write it) of one resource. Call it before writing.",
+			"Without arguments: the resources, methods and reports you may use. With a doctype: its key, "
+			"your operations, its usual fields and child tables (more: fields, all_fields). Call it first.",
 			frozenset({"read"}),
-			v1.describe,
-			describe_schemas,
+			describe.describe,
+			tool_schemas.DESCRIBE,
 			lambda r: (
-				f"{r.get('doctype')}: key {', '.join(r.get('key_fields') or [])}; "
+				f"{len(r['resources'])} resources."
+				if "resources" in r
+				else f"{r.get('doctype')}: key {', '.join(r.get('key_fields') or [])}; "
 				f"you may {', '.join(r.get('operations') or [])}."
 			),
 			read_only=True,
+			available=lambda: True,  # methods and reports too: a caller may have only those
 		),
 		Tool(
 			"list_documents",
 			"List documents",
-			"A page of documents you may read, with filters, chosen fields and an order; follow next_cursor "
-			"for the next page.",
+			"A page of documents, with filters, fields and an order; next_cursor gives the next page.",
 			frozenset({"read"}),
 			v1.list_documents,
-			list_schemas,
+			tool_schemas.LIST,
 			_count("data", "documents"),
 			read_only=True,
 		),
 		Tool(
 			"get_document",
 			"Get a document",
-			"One document, by name or by the values of its key fields, with the fields you may read and its "
-			"child tables.",
+			"One document, by name or key, with its child tables.",
 			frozenset({"read"}),
 			v1.get_document,
-			get_schemas,
+			tool_schemas.GET,
 			lambda r: f"{r.get('doctype')} {(r.get('doc') or {}).get('name')}.",
 			read_only=True,
 			result_key="doc",
@@ -134,32 +122,30 @@ TOOLS = {
 		Tool(
 			"upsert_document",
 			"Create or update a document",
-			"Create the document with these key values, or update the one that has them; nothing is saved "
-			"when nothing changes (status unchanged). Pass an idempotency_key to make a retry safe, and "
-			"the _version you read to refuse the write if someone changed the document meanwhile.",
+			"Create the document with these key values, or update the one that has them (nothing saved if "
+			"nothing changes). idempotency_key makes a retry safe.",
 			frozenset({"create", "update"}),
 			v1.upsert,
-			upsert_schemas,
+			tool_schemas.UPSERT,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: {r.get('status')}.",
 		),
 		Tool(
 			"create_document",
 			"Create a document",
-			"Create a new document of a resource whose names are generated (a naming series, a number, a "
-			"hash), with the same validation as an upsert. Pass an idempotency_key to make a retry safe.",
+			"Create a document named by its DocType's rule (a naming series). idempotency_key makes a "
+			"retry safe.",
 			frozenset({"create"}),
 			v1.create_document,
-			create_schemas,
+			tool_schemas.CREATE,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: created.",
 		),
 		Tool(
 			"bulk_upsert_documents",
 			"Create or update many documents",
-			"Upsert a batch of records by their key, with one result per record; atomic: true writes all or "
-			"nothing. Pass an idempotency_key to make a retry safe.",
+			"Upsert a batch of records by key, with one result each.",
 			frozenset({"create", "update"}),
 			v1.bulk_upsert,
-			bulk_upsert_schemas,
+			tool_schemas.BULK_UPSERT,
 			lambda r: (
 				f"{len(r.get('results') or [])} records of {r.get('doctype')}: "
 				+ ", ".join(
@@ -172,50 +158,71 @@ TOOLS = {
 		Tool(
 			"delete_document",
 			"Delete a document",
-			"Delete one document, by name or by the values of its key fields.",
+			"Delete one document, by name or key.",
 			frozenset({"delete"}),
 			v1.delete_document,
-			delete_schemas,
+			tool_schemas.DELETE,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: deleted.",
 		),
 		Tool(
 			"submit_document",
 			"Submit a document",
-			"Submit a draft of a submittable resource (an invoice, a stock entry…), by name or key: only a "
-			"submitted document counts (stock moves, ledgers are booked). A submitted one stays unchanged.",
+			"Submit a draft (an invoice, a stock entry...): only a submitted document counts.",
 			frozenset({"submit"}),
 			v1.submit_document,
-			transition_schemas("submitted"),
+			tool_schemas.SUBMIT,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: {r.get('status')}.",
 		),
 		Tool(
 			"cancel_document",
 			"Cancel a document",
-			"Cancel a submitted document, by name or key (its stock and ledger entries are reversed); amend "
-			"it afterwards to make a corrected version.",
+			"Cancel a submitted document: its stock and ledger entries are reversed.",
 			frozenset({"cancel"}),
 			v1.cancel_document,
-			transition_schemas("cancelled"),
+			tool_schemas.CANCEL,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: {r.get('status')}.",
 		),
 		Tool(
 			"amend_document",
 			"Amend a cancelled document",
-			"Make the amendment of a cancelled document: a new draft named after it (SINV-0001-1), with the "
-			"changes in data; submit: true submits it too.",
+			"Amend a cancelled document: a new draft named after it (SINV-0001-1), with data's changes.",
 			frozenset({"submit"}),
 			v1.amend_document,
-			amend_schemas,
+			tool_schemas.AMEND,
 			lambda r: f"{r.get('doctype')} {r.get('name')}: created.",
+		),
+		Tool(
+			"call_method",
+			"Call a method",
+			"Call one of your methods (describe_resource method=... gives its arguments).",
+			frozenset(),
+			v1.call_method,
+			tool_schemas.CALL_METHOD,
+			lambda r: f"{r.get('method')} answered.",
+			available=lambda: bool(callable_methods()),
+		),
+		Tool(
+			"run_report",
+			"Run a report",
+			"Run one of your reports (describe_resource report=... gives its filters), in pages.",
+			frozenset(),
+			v1.run_report,
+			tool_schemas.RUN_REPORT,
+			lambda r: (
+				f"{len(r.get('rows') or [])} rows of {r.get('report')}."
+				+ (" More with next_cursor." if r.get("has_more") else "")
+			),
+			read_only=True,
+			available=lambda: bool(runnable_reports()),
 		),
 		Tool(
 			"list_changes",
 			"Read the change feed",
-			"What changed in a resource, deletions included, oldest first: without a cursor, every current "
-			"document first, then each later change. Keep next_cursor to continue later.",
+			"What changed, deletions included, oldest first (without a cursor: every document first). "
+			"Keep next_cursor to go on later.",
 			frozenset({"changes"}),
 			v1.changes,
-			changes_schemas,
+			tool_schemas.CHANGES,
 			_count("changes", "changes"),
 			read_only=True,
 		),
@@ -223,146 +230,9 @@ TOOLS = {
 }
 
 
-# --- curated methods: one tool each ----------------------------------------------------------
-
-METHOD_TOOL_PREFIX = "call_"
-METHOD_DESCRIPTION_LIMIT = 300  # a docstring can be pages long; the tool list must stay small
-
-
-def method_tool_definitions() -> list[dict]:
-	"""A tool per curated method the caller may call: `call_<public name>`, its arguments from the
-	method's signature."""
-	definitions = []
-	for method, function in callable_methods():
-		properties = call_properties(method, function)
-		if not method.only_reads:
-			properties[IDEMPOTENCY_ARGUMENT] = IDEMPOTENCY_SCHEMA
-		description = _short(method.description or method.name)
-		definitions.append(
-			{
-				"name": METHOD_TOOL_PREFIX + method.name,
-				"title": method.name,
-				"description": description,
-				"inputSchema": {
-					"type": "object",
-					"properties": properties,
-					"required": ["args"] if properties["args"].get("required") else [],
-					"additionalProperties": False,
-				},
-				"outputSchema": {
-					"type": "object",
-					"properties": {
-						"method": {"type": "string"},
-						"result": {"description": "What the method returned"},
-						"error": {"type": "object", "description": "Why the call failed (isError)"},
-					},
-				},
-				"annotations": {
-					"title": method.name,
-					"readOnlyHint": method.only_reads,
-					"destructiveHint": False,
-					"idempotentHint": method.only_reads,
-					"openWorldHint": False,
-				},
-			}
-		)
-	return definitions
-
-
-def call_method_tool(name: str, arguments: dict) -> dict | None:
-	"""tools/call of a method's tool, or None if `name` is not one this caller may call."""
-	method = next(
-		(m for m, _f in callable_methods() if METHOD_TOOL_PREFIX + m.name == name),
-		None,
-	)
-	if method is None:
-		return None
-	key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if not method.only_reads else None
-	arguments = {"method": method.name, **arguments}
-	if key is None:
-		status, body = _run(v1.call_method, arguments)
-	else:
-		status, body = _run_idempotently(v1.call_method, key, arguments)
-	if status >= 400:
-		return _error_result(body)
-	structured = body["message"]
-	text = f"{method.name} answered.\n{response_json(structured)}"
-	return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
-
-
-# --- curated reports: one tool each ----------------------------------------------------------
-
-REPORT_TOOL_PREFIX = "report_"
-
-
-def report_tool_definitions() -> list[dict]:
-	"""A read-only tool per curated report the caller may run: `report_<public name>`."""
-	return [
-		{
-			"name": REPORT_TOOL_PREFIX + report.name,
-			"title": report.report,
-			"description": _short(report.description or f"The {report.report} report")
-			+ " Rows come in pages: pass next_cursor back as cursor for the next.",
-			"inputSchema": {
-				"type": "object",
-				"properties": {
-					"filters": filters_schema(report),
-					"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-					"cursor": {"type": "string"},
-				},
-				"required": ["filters"] if any(f.required for f in report.filters) else [],
-				"additionalProperties": False,
-			},
-			"outputSchema": {
-				"type": "object",
-				"properties": {
-					"report": {"type": "string"},
-					"columns": {"type": "array", "items": {"type": "object"}},
-					"rows": {"type": "array", "items": {"type": "object"}},
-					"total": {"type": "object"},
-					"next_cursor": {"type": ["string", "null"]},
-					"has_more": {"type": "boolean"},
-					"error": {"type": "object", "description": "Why the call failed (isError)"},
-				},
-			},
-			"annotations": {
-				"title": report.report,
-				"readOnlyHint": True,
-				"destructiveHint": False,
-				"idempotentHint": True,
-				"openWorldHint": False,
-			},
-		}
-		for report in runnable_reports()
-	]
-
-
-def call_report_tool(name: str, arguments: dict) -> dict | None:
-	"""tools/call of a report's tool, or None if `name` is not one this caller may run."""
-	report = next((r for r in runnable_reports() if REPORT_TOOL_PREFIX + r.name == name), None)
-	if report is None:
-		return None
-	status, body = _run(v1.run_report, {"report": report.name, **arguments})
-	if status >= 400:
-		return _error_result(body)
-	structured = body["message"]
-	more = " More with next_cursor." if structured.get("has_more") else ""
-	text = f"{len(structured['rows'])} rows of {report.report}.{more}\n{response_json(structured)}"
-	return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
-
-
-def _short(description: str) -> str:
-	"""A description cut to METHOD_DESCRIPTION_LIMIT: a docstring can be pages long, the list must stay small."""
-	description = description.strip()
-	if len(description) > METHOD_DESCRIPTION_LIMIT:
-		description = description[: METHOD_DESCRIPTION_LIMIT - 1].rstrip() + "…"
-	return description
-
-
 def list_tools(call: Call, page_size: int) -> dict:
 	view = caller_view()
-	tools = [tool.definition(view) for tool in TOOLS.values() if view.doctypes(tool.operations)]
-	tools += method_tool_definitions() + report_tool_definitions()
+	tools = [tool.definition(view) for tool in TOOLS.values() if tool.is_available(view)]
 	items, next_cursor = page(tools, call.params, "tools", frappe.session.user, page_size)
 	return {"tools": items, **({"nextCursor": next_cursor} if next_cursor else {})}
 
@@ -380,12 +250,6 @@ def call_tool(call: Call) -> dict:
 	if not isinstance(arguments, dict):
 		raise RpcError(INVALID_PARAMS, "arguments must be an object")
 	arguments = dict(arguments)
-	if tool is None and isinstance(name, str) and name.startswith(METHOD_TOOL_PREFIX):
-		if (result := call_method_tool(name, arguments)) is not None:
-			return result
-	if tool is None and isinstance(name, str) and name.startswith(REPORT_TOOL_PREFIX):
-		if (result := call_report_tool(name, arguments)) is not None:
-			return result
 	if tool is None:
 		raise RpcError(INVALID_PARAMS, f"Unknown tool: {str(name)[:100]}", {"tools": list(TOOLS)})
 	key = arguments.pop(IDEMPOTENCY_ARGUMENT, None) if tool.takes_idempotency_key else None
@@ -465,7 +329,7 @@ def _tool_result(tool: Tool, arguments: dict, status: int, body: dict) -> dict:
 		return _error_result(body)
 	message = body["message"]
 	structured = {
-		"doctype": arguments.get("doctype"),
+		**({"doctype": arguments["doctype"]} if arguments.get("doctype") else {}),
 		**({tool.result_key: message} if tool.result_key else message),
 	}
 	text = f"{tool.summary(structured)}\n{response_json(structured)}"
