@@ -65,6 +65,18 @@ class OperationNotPermitted(HubError):
 	title = "Permission denied"
 
 
+class InsufficientScope(HubError):
+	"""An OAuth token lacks the scope a request needs: 403 with `error="insufficient_scope"`."""
+
+	http_status_code = 403
+	code = "INSUFFICIENT_SCOPE"
+	title = "Insufficient scope"
+
+	def __init__(self, detail: str, scope: str) -> None:
+		super().__init__(detail)
+		self.extensions["required_scope"] = scope
+
+
 class ValidationFailed(HubError):
 	http_status_code = 422
 	code = "VALIDATION_FAILED"
@@ -272,7 +284,7 @@ def problem_from_exception(exc: BaseException) -> Problem:
 
 def authentication_hint() -> str:
 	return _(
-		"Send credentials: Authorization: Bearer ihk_… (a Hub API Key) or Authorization: token KEY:SECRET (a user's API key and secret)"
+		"Sign in with OAuth (the WWW-Authenticate header names the metadata), or send credentials: Authorization: Bearer ihk_… (a Hub API Key) or Authorization: token KEY:SECRET (a user's API key and secret)"
 	)
 
 

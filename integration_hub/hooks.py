@@ -77,11 +77,16 @@ ignore_links_on_delete = ["Hub Event", "Hub Delivery"]
 # Scoped API keys (`Authorization: Bearer ihk_...`), then the per-key / per-user rate limit.
 auth_hooks = [
 	"integration_hub.security.api_keys.authenticate",
+	"integration_hub.security.oauth.tokens.authenticate",
 	"integration_hub.security.limits.enforce_rate_limit",
 	"integration_hub.security.limits.note_api_activity",
 ]
 # Body size and JSON shape limits on the hub's API paths, before any endpoint runs.
 before_request = ["integration_hub.security.limits.check_request_shape"]
+
+# The OAuth discovery documents at /.well-known/ (security/oauth/metadata.py): outside /api, so served
+# as pages.
+page_renderer = ["integration_hub.security.oauth.metadata.WellKnownPage"]
 
 # Inbound webhooks: apps register handlers under `integration_hub_inbound_handlers = {"name":
 # "app.module.function"}` in their own hooks.py (see inbound/handlers.py).

@@ -3,17 +3,41 @@
 import frappe
 
 from integration_hub.events.subscriptions import rebuild_subscription_map
+from integration_hub.security.oauth.settings import (
+	DEFAULT_ACCESS_TOKEN_MINUTES,
+	DEFAULT_REFRESH_TOKEN_DAYS,
+	SETTINGS,
+)
 from integration_hub.security.roles import INTEGRATION_MANAGER
+
+ASSISTANT_DEFAULTS = {
+	"access_token_minutes": DEFAULT_ACCESS_TOKEN_MINUTES,
+	"refresh_token_days": DEFAULT_REFRESH_TOKEN_DAYS,
+	"allow_dynamic_registration": 1,
+	"allow_metadata_documents": 1,
+}
 
 
 def after_install() -> None:
 	ensure_roles()
+	ensure_assistant_settings()
 	compile_subscription_map()
 
 
 def after_migrate() -> None:
 	ensure_roles()
+	ensure_assistant_settings()
 	compile_subscription_map()
+
+
+def ensure_assistant_settings() -> None:
+	"""Store Hub Assistant Settings' defaults once: a Single never saved reads as empty, which would
+	turn registration off and tokens' lifetimes to nothing. No role may connect assistants until an
+	administrator chooses one."""
+	stored = frappe.db.get_singles_dict(SETTINGS)
+	for fieldname, value in ASSISTANT_DEFAULTS.items():
+		if stored.get(fieldname) is None:
+			frappe.db.set_single_value(SETTINGS, fieldname, value)
 
 
 def compile_subscription_map() -> None:

@@ -16,6 +16,7 @@ from integration_hub.exceptions import (
 	FRAMEWORK_ERRORS,
 	INTERNAL_ERROR,
 	BadRequest,
+	InsufficientScope,
 	Problem,
 	authentication_hint,
 	problem_from_exception,
@@ -23,6 +24,7 @@ from integration_hub.exceptions import (
 from integration_hub.paths import API_PATH_PREFIX
 from integration_hub.request_id import labelled
 from integration_hub.security.limits import body_nesting_problem
+from integration_hub.security.oauth.metadata import www_authenticate
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -43,8 +45,19 @@ def response_for_exception(exc: BaseException) -> Response:
 	problem = problem_from_exception(exc)
 	if problem.status >= 500:
 		frappe.log_error(title=labelled(f"integration_hub API: {type(exc).__name__}"))
-	headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
-	return problem_response(problem, headers)
+	headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else {}
+	return problem_response(problem, {**headers, **challenge_headers(problem)})
+
+
+def challenge_headers(problem: Problem) -> dict:
+	"""How to authenticate, on a 401; which scope is missing, on a 403 for an OAuth token's scope."""
+	if problem.status == 401:
+		sent = bool(frappe.get_request_header("Authorization"))
+		return {"WWW-Authenticate": www_authenticate(credentials_sent=sent)}
+	if problem.code == InsufficientScope.code:
+		scope = problem.extensions.get("required_scope")
+		return {"WWW-Authenticate": www_authenticate(credentials_sent=True, required_scope=scope)}
+	return {}
 
 
 def render_framework_errors(response: Response | None = None, request=None) -> None:
@@ -68,9 +81,12 @@ def framework_problem(response: Response) -> tuple[Problem, dict]:
 	if remembered is None and response.status_code >= 500:
 		remembered = _unparsable_body(frappe.local.request)
 	if remembered is None:
-		return _problem_from_frappe_response(response.status_code), {}
+		problem = _problem_from_frappe_response(response.status_code)
+		return problem, challenge_headers(problem)
 	retry_after = getattr(remembered, "retry_after", None)
-	return problem_from_exception(remembered), {"Retry-After": str(retry_after)} if retry_after else {}
+	problem = problem_from_exception(remembered)
+	headers = {"Retry-After": str(retry_after)} if retry_after else {}
+	return problem, {**headers, **challenge_headers(problem)}
 
 
 def _unparsable_body(request) -> BadRequest | None:

@@ -40,26 +40,33 @@ KEY_ENDPOINTS = frozenset(
 		"run_report",
 	)
 )
+KEY_DOCTYPE = "Hub API Key"
 SCOPE_OPERATIONS = ("read", "create", "update", "delete", "submit", "cancel", "changes")
 # The MCP endpoint (`api/mcp.py`): its tools are the same document API, under the same scopes.
 
 
 @dataclass(frozen=True)
 class ActiveKey:
+	"""The credential of this request: a Hub API key, or an assistant's OAuth token, which acts as its
+	connection (what the user consented to) exactly as a key acts as its scopes."""
+
 	name: str
 	user: str
 	rate_limit_per_minute: int
 	scopes: dict[str, frozenset[str]] = field(default_factory=dict)
+	parenttype: str = "Hub API Key"  # whose Resources, Methods and Reports tables narrow it
+	oauth_scopes: frozenset[str] | None = None  # an OAuth token's scopes (hub:read…); None for a key
 
 	def allows(self, doctype: str, operation: str) -> bool:
 		return operation in self.scopes.get(doctype, frozenset())
 
 
-def new_secret(prefix: str | None = None) -> tuple[str, str, str]:
-	"""(prefix, plain token to show once, salted hash to store); a new prefix unless one is given."""
+def new_secret(prefix: str | None = None, marker: str = TOKEN_PREFIX) -> tuple[str, str, str]:
+	"""(prefix, plain token to show once, salted hash to store); a new prefix unless one is given. The
+	marker says what the token is (`ihk` a Hub API key; the OAuth tokens have their own)."""
 	prefix = prefix or secrets.token_hex(6)
 	secret = secrets.token_urlsafe(32)
-	return prefix, f"{TOKEN_PREFIX}_{prefix}_{secret}", hash_secret(secret)
+	return prefix, f"{marker}_{prefix}_{secret}", hash_secret(secret)
 
 
 def hash_secret(secret: str, salt: str | None = None) -> str:
@@ -76,17 +83,18 @@ def secret_matches(secret: str, stored: str | None) -> bool:
 	return algorithm == "sha256" and hmac.compare_digest(hash_secret(secret, salt), stored)
 
 
-def parse_token(token: str) -> tuple[str, str] | None:
-	marker, _sep, rest = token.partition("_")
+def parse_token(token: str, marker: str = TOKEN_PREFIX) -> tuple[str, str] | None:
+	"""(prefix, secret) of a token made by `new_secret` with `marker`; None for any other."""
+	found, _sep, rest = token.partition("_")
 	prefix, _sep, secret = rest.partition("_")
-	if marker != TOKEN_PREFIX or not prefix or not secret:
+	if found != marker or not prefix or not secret:
 		return None
 	return prefix, secret
 
 
 def authenticate() -> None:
 	"""auth_hooks entry: accept `Authorization: Bearer ihk_…`; leave every other scheme to Frappe."""
-	token = _bearer_token()
+	token = bearer_token()
 	if token is None or frappe.session.user not in ("", "Guest", None):
 		return
 	parsed = parse_token(token)
@@ -98,14 +106,14 @@ def authenticate() -> None:
 	form_dict = frappe.local.form_dict
 	frappe.set_user(key.user)  # which also empties form_dict: keep the request's arguments
 	frappe.local.form_dict = form_dict
-	_require_key_endpoint()
+	require_key_endpoint()
 	frappe.local.integration_hub_api_key = ActiveKey(
 		name=key.name,
 		user=key.user,
 		rate_limit_per_minute=key.rate_limit_per_minute,
-		scopes=_scopes(key.name),
+		scopes=granted_scopes(key.name, KEY_DOCTYPE),
 	)
-	_record_use(key)
+	record_use(KEY_DOCTYPE, key.name, key.last_used_at)
 
 
 @dataclass
@@ -137,13 +145,14 @@ def _verified_key(prefix: str, secret: str) -> _StoredKey:
 	)
 
 
-def _bearer_token() -> str | None:
+def bearer_token() -> str | None:
 	header = frappe.get_request_header("Authorization", "") or ""
 	scheme, _sep, token = header.strip().partition(" ")
 	return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _require_key_endpoint() -> None:
+def require_key_endpoint() -> None:
+	"""A key (or an OAuth token, which is narrowed as a key is) calls the document API and MCP only."""
 	name = api_endpoint_name(frappe.request.path)
 	if name == MCP_ENDPOINT:
 		return
@@ -153,7 +162,8 @@ def _require_key_endpoint() -> None:
 		)
 
 
-def _scopes(key_name: str) -> dict[str, frozenset[str]]:
+def granted_scopes(parent: str, parenttype: str) -> dict[str, frozenset[str]]:
+	"""What a key, or an assistant's connection, may do on each resource (their Resources table)."""
 	Scope = frappe.qb.DocType("Hub API Key Scope")
 	Resource = frappe.qb.DocType("Hub Resource")
 	rows = (
@@ -161,7 +171,7 @@ def _scopes(key_name: str) -> dict[str, frozenset[str]]:
 		.join(Resource)
 		.on(Resource.name == Scope.resource)
 		.select(Resource.document_type, *(Scope[f"allow_{op}"] for op in SCOPE_OPERATIONS))
-		.where((Scope.parent == key_name) & (Scope.parenttype == "Hub API Key"))
+		.where((Scope.parent == parent) & (Scope.parenttype == parenttype))
 		.run(as_dict=True)
 	)
 	scopes: dict[str, set[str]] = {}
@@ -172,18 +182,14 @@ def _scopes(key_name: str) -> dict[str, frozenset[str]]:
 	return {doctype: frozenset(ops) for doctype, ops in scopes.items()}
 
 
-def _record_use(key: _StoredKey) -> None:
-	"""Note when and from where the key was used, at most once a minute, in its own small commit."""
+def record_use(doctype: str, name: str, last_used_at) -> None:
+	"""Note when and from where a key (or an assistant's connection) was used, at most once a minute,
+	in its own small commit."""
 	now = now_datetime()
-	if key.last_used_at and get_datetime(key.last_used_at) > add_to_date(
-		now, seconds=-LAST_USED_RESOLUTION_SECONDS
-	):
+	if last_used_at and get_datetime(last_used_at) > add_to_date(now, seconds=-LAST_USED_RESOLUTION_SECONDS):
 		return
 	frappe.db.set_value(
-		"Hub API Key",
-		key.name,
-		{"last_used_at": now, "last_used_ip": frappe.local.request_ip},
-		update_modified=False,
+		doctype, name, {"last_used_at": now, "last_used_ip": frappe.local.request_ip}, update_modified=False
 	)
 	frappe.db.commit()  # an auth hook runs first in the request: this commits nothing else
 
@@ -202,8 +208,15 @@ def require_scope(doctype: str, operation: str) -> None:
 	key = current_key()
 	if key is not None and not key.allows(doctype, operation):
 		raise OperationNotPermitted(
-			_("This API key's scopes do not allow {0} on {1}").format(_(operation), doctype),
+			refusal(key, _("{0} on {1}").format(_(operation), doctype)),
 		)
+
+
+def refusal(key: ActiveKey, what: str) -> str:
+	"""Why a key, or an assistant's token, may not do `what`, and for a token how to allow it."""
+	if key.oauth_scopes is None:
+		return _("This API key's scopes do not allow {0}").format(what)
+	return _("The user did not allow this assistant {0}: sign it in again to allow it").format(what)
 
 
 def require_method_scope(method: str) -> None:
@@ -211,7 +224,7 @@ def require_method_scope(method: str) -> None:
 	refused or not by the method's own permission checks, as at /api/method."""
 	key = current_key()
 	if key is not None and method not in key_methods(key):
-		raise OperationNotPermitted(_("This API key's scopes do not allow calling {0}").format(method))
+		raise OperationNotPermitted(refusal(key, _("calling {0}").format(method)))
 
 
 def require_report_scope(report: str) -> None:
@@ -219,7 +232,7 @@ def require_report_scope(report: str) -> None:
 	permissions then apply to every caller, as in the Desk."""
 	key = current_key()
 	if key is not None and report not in key_reports(key):
-		raise OperationNotPermitted(_("This API key's scopes do not allow running {0}").format(report))
+		raise OperationNotPermitted(refusal(key, _("running {0}").format(report)))
 
 
 def key_methods(key: ActiveKey) -> frozenset[str]:
@@ -231,10 +244,10 @@ def key_reports(key: ActiveKey) -> frozenset[str]:
 
 
 def _key_grants(key: ActiveKey, table: str, fieldname: str) -> frozenset[str]:
-	"""The curated methods or reports a key lists; asked once a request, only by calls that need them."""
+	"""The curated methods or reports a key (or a connection) lists; asked once a request, only by calls
+	that need them."""
 	cache = frappe.local.flags.setdefault("integration_hub_key_grants", {})
 	if (key.name, table) not in cache:
-		cache[(key.name, table)] = frozenset(
-			frappe.get_all(table, filters={"parent": key.name, "parenttype": "Hub API Key"}, pluck=fieldname)
-		)
+		filters = {"parent": key.name, "parenttype": key.parenttype}
+		cache[(key.name, table)] = frozenset(frappe.get_all(table, filters=filters, pluck=fieldname))
 	return cache[(key.name, table)]

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 import frappe
 from frappe import _
 
-from integration_hub.api.errors import framework_problem, response_json
+from integration_hub.api.errors import challenge_headers, framework_problem, response_json
 from integration_hub.api.mcp import protocol, resources, tools
 from integration_hub.api.mcp.protocol import (
 	INTERNAL_ERROR,
@@ -26,7 +26,7 @@ from integration_hub.api.mcp.protocol import (
 	error_response,
 	request_id,
 )
-from integration_hub.exceptions import Problem, authentication_hint
+from integration_hub.exceptions import InsufficientScope, Problem, authentication_hint, problem_from_exception
 from integration_hub.paths import MCP_PATH
 from integration_hub.request_id import labelled
 
@@ -72,7 +72,11 @@ def handle() -> Response:
 		return Response(status=202)
 	try:
 		call = protocol.parse_call(message, frappe.request.headers)
+		if call.method == "tools/call":
+			tools.require_scope(call.params.get("name"))
 		status, body = protocol.answer(call, HANDLERS)
+	except InsufficientScope as e:  # an HTTP 403, so that the client asks the user for more
+		return _refusal(problem_from_exception(e))
 	except RpcError as e:
 		status, body = protocol.error_status(e, modern=False), error_response(request_id(message), e)
 	except Exception:
@@ -128,18 +132,9 @@ def _refusal(problem: Problem, headers: dict | None = None) -> Response:
 	status = 400 if problem.status == 422 else problem.status  # Frappe's: the body is no argument object
 	body = error_response(_body_id(), RpcError(code, problem.detail or problem.title, problem.as_dict()))
 	response = _json_rpc(status, body)
-	for name, value in (headers or {}).items():
+	for name, value in {**(headers or {}), **challenge_headers(problem)}.items():
 		response.headers[name] = value
-	if status == 401:
-		response.headers["WWW-Authenticate"] = www_authenticate(
-			bool(frappe.get_request_header("Authorization"))
-		)
 	return response
-
-
-def www_authenticate(credentials_sent: bool) -> str:
-	error = ', error="invalid_token"' if credentials_sent else ""
-	return f'Bearer realm="integration_hub"{error}, Token realm="integration_hub"'
 
 
 def _body_id() -> str | int | None:

@@ -27,6 +27,7 @@ from integration_hub.documents import idempotency
 from integration_hub.exceptions import BadRequest
 from integration_hub.methods.calling import callable_methods
 from integration_hub.reports.running import runnable_reports
+from integration_hub.security.oauth import scopes
 
 # --- the tools -------------------------------------------------------------------------------
 
@@ -228,6 +229,13 @@ TOOLS = {
 		),
 	)
 }
+
+
+def require_scope(name: object) -> None:
+	"""An OAuth token's scopes must cover the tool called (InsufficientScope, a 403, otherwise)."""
+	tool = TOOLS.get(name) if isinstance(name, str) else None
+	if tool is not None:
+		scopes.require(tool.function.__name__)
 
 
 def list_tools(call: Call, page_size: int) -> dict:

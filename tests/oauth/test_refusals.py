@@ -1,0 +1,225 @@
+"""What the authorization server and the hub refuse, each over real HTTP against the served site: a
+code without its verifier, a code used twice, a redirect URI not registered, a token for another
+resource, a revoked token or connection, a scope the token lacks; and what it accepts that strict
+servers would not (any port on loopback, a second registration, a metadata document as client id)."""
+
+import contextlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import requests
+
+import frappe
+
+from integration_hub.security.oauth import scopes
+from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
+from tests.helpers import read_committed
+from tests.oauth.conftest import MCP, OAUTH, PASSWORD, REDIRECT_URI, Assistant, bearer, redirect_parameters
+
+API = "/api/method/integration_hub.api.v1"
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+JSON_RPC = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def mcp(base_url: str, token: str, message: dict = PING) -> requests.Response:
+	return requests.post(base_url + MCP, json=message, headers={**JSON_RPC, **bearer(token)}, timeout=30)
+
+
+def test_a_code_needs_its_verifier_and_is_used_once(hub, world):
+	assistant = Assistant(hub)
+	code = assistant.code(world.person.name)
+	no_verifier = assistant.exchange(code, code_verifier=None)
+	assert (no_verifier.status_code, no_verifier.json()["error"]) == (400, "invalid_request"), (
+		no_verifier.text
+	)
+	wrong_verifier = assistant.exchange(code, code_verifier="x" * 50)
+	assert (wrong_verifier.status_code, wrong_verifier.json()["error"]) == (400, "invalid_grant")
+
+	code = assistant.code(world.person.name)
+	first = assistant.exchange(code)
+	assert first.status_code == 200, first.text
+	assert mcp(hub, first.json()["access_token"]).status_code == 200
+	again = assistant.exchange(code)
+	assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+	replayed = mcp(hub, first.json()["access_token"])
+	assert replayed.status_code == 401, "a replayed code revokes what it gave"
+	assert 'error="invalid_token"' in replayed.headers["WWW-Authenticate"]
+
+
+def test_plain_pkce_or_none_at_all_is_refused_back_at_the_client(hub, world):
+	assistant = Assistant(hub)
+	for method in ("plain", None):
+		answer = assistant.authorize(world.person.name, code_challenge_method=method)
+		assert answer.status_code in (302, 303), answer.text[-500:]
+		sent_back = redirect_parameters(answer)
+		assert sent_back["error"] == "invalid_request" and sent_back["iss"] == hub + OAUTH
+
+
+def test_a_redirect_uri_must_be_registered_and_the_same_at_the_token_endpoint(hub, world):
+	assistant = Assistant(hub)
+	unregistered = assistant.authorize(world.person.name, redirect_uri="https://attacker.example/callback")
+	assert unregistered.status_code == 400 and "Location" not in unregistered.headers, "never redirected"
+	other_path = assistant.authorize(world.person.name, redirect_uri="http://127.0.0.1:43110/other")
+	assert other_path.status_code == 400
+
+	other_port = assistant.authorize(world.person.name, redirect_uri="http://127.0.0.1:55123/callback")
+	assert other_port.status_code in (302, 303), "a desktop client listens on any free port"
+	assert other_port.headers["Location"].startswith("http://127.0.0.1:55123/callback?")
+
+	code = assistant.code(world.person.name)
+	answer = assistant.exchange(code, redirect_uri="http://127.0.0.1:43110/elsewhere")
+	assert (answer.status_code, answer.json()["error"]) == (400, "invalid_grant")
+
+
+def test_a_token_is_accepted_only_by_the_resource_it_was_issued_for(hub, world):
+	port = urlsplit(hub).port
+	elsewhere = f"http://localhost:{port}"  # the same server under another name: another resource
+	assistant = Assistant(elsewhere)
+	tokens = assistant.tokens(world.person.name, resource=elsewhere + MCP)
+	assert mcp(elsewhere, tokens["access_token"]).status_code == 200
+	refused = mcp(hub, tokens["access_token"])
+	assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+	assert "was issued for" in refused.json()["error"]["message"]
+
+	foreign = assistant.authorize(world.person.name, resource="https://other.example/mcp")
+	assert redirect_parameters(foreign)["error"] == "invalid_target"
+
+
+def test_a_token_lacking_a_scope_gets_403_insufficient_scope_and_what_it_needs(hub, world):
+	assistant = Assistant(hub)
+	tokens = assistant.tokens(world.person.name, scope=scopes.READ)
+	assert tokens["scope"] == scopes.READ
+	write = {"doctype": ITEM, "data": {"code": "OAUTH-NO", "title": "no"}}
+	over_http = requests.post(
+		f"{hub}{API}.upsert", json=write, headers=bearer(tokens["access_token"]), timeout=30
+	)
+	assert (over_http.status_code, over_http.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+	assert f'error="insufficient_scope", scope="{scopes.WRITE}"' in over_http.headers["WWW-Authenticate"]
+	call = {
+		"jsonrpc": "2.0",
+		"id": 2,
+		"method": "tools/call",
+		"params": {"name": "upsert_document", "arguments": write},
+	}
+	over_mcp = mcp(hub, tokens["access_token"], call)
+	assert over_mcp.status_code == 403, over_mcp.text
+	assert 'error="insufficient_scope"' in over_mcp.headers["WWW-Authenticate"]
+	listed = mcp(hub, tokens["access_token"], {"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+	assert "upsert_document" not in {tool["name"] for tool in listed.json()["result"]["tools"]}
+	assert read_committed(f"select name from `tab{ITEM}` where code = 'OAUTH-NO'") == []
+
+
+def test_refresh_tokens_rotate_and_a_reused_one_revokes_the_connection(hub, world):
+	assistant = Assistant(hub)
+	first = assistant.tokens(world.person.name)
+	refresh = {"grant_type": "refresh_token", "client_id": assistant.client_id, "resource": hub + MCP}
+	second = requests.post(f"{hub}{OAUTH}.token", data={**refresh, "refresh_token": first["refresh_token"]})
+	assert second.status_code == 200, second.text
+	assert second.json()["refresh_token"] != first["refresh_token"], "rotated"
+	assert mcp(hub, second.json()["access_token"]).status_code == 200
+	reused = requests.post(f"{hub}{OAUTH}.token", data={**refresh, "refresh_token": first["refresh_token"]})
+	assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+	assert mcp(hub, second.json()["access_token"]).status_code == 401, "theft suspected: all revoked"
+
+
+def test_revoked_tokens_and_connections_are_refused_on_their_next_request(hub, world):
+	assistant = Assistant(hub)
+	tokens = assistant.tokens(world.person.name)
+	revoked = requests.post(
+		f"{hub}{OAUTH}.revoke", data={"token": tokens["access_token"], "client_id": assistant.client_id}
+	)
+	assert revoked.status_code == 200, revoked.text
+	assert mcp(hub, tokens["access_token"]).status_code == 401
+
+	tokens = assistant.tokens(world.person.name)
+	assert mcp(hub, tokens["access_token"]).status_code == 200
+	connection = frappe.db.get_value(
+		"Hub Assistant Connection",
+		{"user": world.person.name, "client": assistant.client_id, "status": "Active"},
+	)
+	stranger = signed_in(hub, world.outsider.name)
+	refused = stranger.post(f"{hub}{OAUTH}.revoke_connection", data={"connection": connection})
+	assert refused.status_code == 403, "someone else's connection"
+	owner = signed_in(hub, world.person.name)
+	answer = owner.post(f"{hub}{OAUTH}.revoke_connection", data={"connection": connection})
+	assert answer.status_code == 200, answer.text
+	assert mcp(hub, tokens["access_token"]).status_code == 401
+	status = "select status from `tabHub Assistant Connection` where name = %s"
+	assert read_committed(status, (connection,)) == [["Revoked"]]
+
+
+def test_only_users_with_a_chosen_role_may_connect_and_a_denial_goes_back_with_access_denied(hub, world):
+	assistant = Assistant(hub)
+	settings = frappe.get_doc("Hub Assistant Settings")
+	settings.set("allowed_roles", [{"role": "Blogger"}])
+	settings.save()
+	world.committed.commit()
+	try:
+		page = assistant.authorize(world.person.name)
+		assert page.status_code == 403 and "not allowed you to connect AI assistants" in page.text
+		assert assistant.code(world.outsider.name), "the outsider has the chosen role"
+	finally:
+		settings.set("allowed_roles", [{"role": EDITOR_ROLE}])
+		settings.save()
+		world.committed.commit()
+	denied = assistant.authorize(world.person.name, decision="deny")
+	assert redirect_parameters(denied)["error"] == "access_denied"
+	assert redirect_parameters(denied)["iss"] == hub + OAUTH
+
+
+def test_a_client_id_metadata_document_identifies_an_application(hub, world):
+	with metadata_document({"client_name": "Documented Assistant", "redirect_uris": [REDIRECT_URI]}) as url:
+		assistant = Assistant.__new__(Assistant)
+		assistant.base_url, assistant.redirect_uri, assistant.client_id = hub, REDIRECT_URI, url
+		tokens = assistant.tokens(world.person.name)
+	assert mcp(hub, tokens["access_token"]).status_code == 200
+	client = "select client_name, registration from `tabHub OAuth Client` where client_id = %s"
+	assert read_committed(client, (url,)) == [["Documented Assistant", "Metadata Document"]]
+
+
+def signed_in(base_url: str, user: str) -> requests.Session:
+	session = requests.Session()
+	assert (
+		session.post(f"{base_url}/api/method/login", data={"usr": user, "pwd": PASSWORD}).status_code == 200
+	)
+	session.headers["X-Frappe-CSRF-Token"] = csrf_token(session, base_url)
+	return session
+
+
+def csrf_token(session: requests.Session, base_url: str) -> str:
+	page = session.get(f"{base_url}/app/hub-assistant-connection", timeout=30).text
+	marker = 'frappe.csrf_token = "'
+	return page.split(marker, 1)[1].split('"', 1)[0]
+
+
+@contextlib.contextmanager
+def metadata_document(values: dict):
+	"""A Client ID Metadata Document served on 127.0.0.1 (bounded: it stops with the block, or after
+	two minutes); yields its URL, which is the client id."""
+
+	class Handler(BaseHTTPRequestHandler):
+		def do_GET(self):
+			body = json.dumps({"client_id": url, **values}).encode()
+			self.send_response(200)
+			self.send_header("Content-Type", "application/json")
+			self.send_header("Content-Length", str(len(body)))
+			self.end_headers()
+			self.wfile.write(body)
+
+		def log_message(self, *args):
+			pass
+
+	server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+	url = f"http://127.0.0.1:{server.server_address[1]}/oauth/client.json"
+	thread = threading.Thread(target=server.serve_forever, daemon=True)
+	thread.start()
+	stopper = threading.Timer(120, server.shutdown)
+	stopper.start()
+	try:
+		yield url
+	finally:
+		stopper.cancel()
+		server.shutdown()
+		server.server_close()
