@@ -7,6 +7,8 @@ import factory
 
 import frappe
 
+from tests.fixtures_doctypes import CATEGORY
+
 
 def field_map_row(row: tuple) -> dict:
 	"""A field map row (sync jobs, inbound endpoints) from (remote_field, local_field, transform,
@@ -226,3 +228,14 @@ class HubInboundEndpointFactory(FrappeFactory):
 	)
 
 	_rows = (("field_map", field_map_row),)
+
+
+def expose_items_and_categories(track) -> None:
+	"""Hub Test Item exposed with every operation and Hub Test Category read-only (keyed by name), as
+	the MCP and assistant tests use them; `track` is a Committed's."""
+	track(HubResourceFactory(allow_delete=1))
+	track(
+		HubResourceFactory(
+			document_type=CATEGORY, allow_create=0, allow_update=0, allow_delete=0, key_fields="name"
+		)
+	)

@@ -26,20 +26,21 @@ CLIENT_SCRIPT = REPO / "tests" / "mcp_client.py"
 EXTRA = "mcp-client"
 
 
-def requirements() -> list[str]:
+def requirements(extra: str = EXTRA) -> list[str]:
 	project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-	return list(project["optional-dependencies"][EXTRA])
+	return list(project["optional-dependencies"][extra])
 
 
-def venv_dir() -> Path:
+def venv_dir(extra: str = EXTRA) -> Path:
 	cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-	digest = hashlib.sha256(json.dumps([sys.version_info[:2], requirements()]).encode()).hexdigest()[:12]
-	return cache / "integration_hub" / f"mcp-sdk-{digest}"
+	digest = hashlib.sha256(json.dumps([sys.version_info[:2], requirements(extra)]).encode()).hexdigest()[:12]
+	name = "mcp-sdk" if extra == EXTRA else extra
+	return cache / "integration_hub" / f"{name}-{digest}"
 
 
-def sdk_python() -> Path:
-	"""The virtualenv's Python, after making the virtualenv if it is missing."""
-	target = venv_dir()
+def sdk_python(extra: str = EXTRA) -> Path:
+	"""The Python of the virtualenv of `extra` (the MCP SDK's by default), made if it is missing."""
+	target = venv_dir(extra)
 	python = target / "bin" / "python"
 	if (target / "ready").exists():
 		return python
@@ -48,17 +49,17 @@ def sdk_python() -> Path:
 	try:
 		subprocess.run([sys.executable, "-m", "venv", str(scratch)], check=True, capture_output=True)
 		subprocess.run(
-			[str(scratch / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements()],
+			[str(scratch / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements(extra)],
 			check=True,
 			capture_output=True,
 			text=True,
 		)
-		(scratch / "ready").write_text("\n".join(requirements()) + "\n")
+		(scratch / "ready").write_text("\n".join(requirements(extra)) + "\n")
 		shutil.rmtree(target, ignore_errors=True)
 		scratch.rename(target)  # only bin/python is used, and it works wherever the folder is
 	except subprocess.CalledProcessError as e:
 		shutil.rmtree(scratch, ignore_errors=True)
-		raise RuntimeError(f"could not make the MCP SDK virtualenv: {e.stderr or e.stdout}") from e
+		raise RuntimeError(f"could not make the {extra} virtualenv: {e.stderr or e.stdout}") from e
 	return python
 
 

@@ -12,6 +12,8 @@ from integration_hub.methods.schemas import call_body_schema
 from integration_hub.paths import API_BASE as BASE
 from integration_hub.reports.running import runnable_reports
 from integration_hub.reports.schemas import filters_schema
+from integration_hub.security.oauth import scopes as oauth_scopes
+from integration_hub.security.oauth import urls as oauth_urls
 
 
 def build_document() -> dict:
@@ -29,7 +31,7 @@ def build_document() -> dict:
 			"description": "The curated document API of this Frappe site. Errors are application/problem+json.",
 		},
 		"servers": [{"url": frappe.utils.get_url()}],
-		"security": [{"token": []}, {"bearer": []}],
+		"security": [{"token": []}, {"bearer": []}, {"oauth2": []}],
 		"paths": _paths(),
 		"components": {
 			"schemas": schemas,
@@ -40,7 +42,25 @@ def build_document() -> dict:
 					"name": "Authorization",
 					"description": "Frappe token authentication: `token api_key:api_secret`",
 				},
-				"bearer": {"type": "http", "scheme": "bearer"},
+				"bearer": {
+					"type": "http",
+					"scheme": "bearer",
+					"description": "A Hub API key: `Bearer ihk_…`",
+				},
+				"oauth2": {
+					"type": "oauth2",
+					"description": "An assistant's sign-in, acting as the person who consented (PKCE S256)",
+					"flows": {
+						"authorizationCode": {
+							"authorizationUrl": oauth_urls.endpoint_url("authorize"),
+							"tokenUrl": oauth_urls.endpoint_url("token"),
+							"refreshUrl": oauth_urls.endpoint_url("token"),
+							"scopes": {
+								scope: oauth_scopes.describe_scope(scope) for scope in oauth_scopes.SCOPES
+							},
+						}
+					},
+				},
 			},
 			"responses": {"Problem": _problem_response()},
 		},

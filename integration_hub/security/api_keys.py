@@ -103,17 +103,24 @@ def authenticate() -> None:
 	key = _verified_key(*parsed)
 	if not key.is_active:
 		remember_and_raise(frappe.AuthenticationError(_("This API key is disabled or expired")))
+	act_as(
+		ActiveKey(
+			name=key.name,
+			user=key.user,
+			rate_limit_per_minute=key.rate_limit_per_minute,
+			scopes=granted_scopes(key.name, KEY_DOCTYPE),
+		)
+	)
+	record_use(KEY_DOCTYPE, key.name, key.last_used_at)
+
+
+def act_as(key: ActiveKey) -> None:
+	"""The request runs as the credential's user, on the document API only, narrowed by it."""
 	form_dict = frappe.local.form_dict
 	frappe.set_user(key.user)  # which also empties form_dict: keep the request's arguments
 	frappe.local.form_dict = form_dict
 	require_key_endpoint()
-	frappe.local.integration_hub_api_key = ActiveKey(
-		name=key.name,
-		user=key.user,
-		rate_limit_per_minute=key.rate_limit_per_minute,
-		scopes=granted_scopes(key.name, KEY_DOCTYPE),
-	)
-	record_use(KEY_DOCTYPE, key.name, key.last_used_at)
+	frappe.local.integration_hub_api_key = key
 
 
 @dataclass

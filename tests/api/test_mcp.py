@@ -19,6 +19,7 @@ from tests.factories import (
 	ItemFactory,
 	UserFactory,
 	UserPermissionFactory,
+	expose_items_and_categories,
 	issue_api_token,
 )
 from tests.fixtures_doctypes import AUDITOR_ROLE, CATEGORY, EDITOR_ROLE, INVOICE, ITEM
@@ -38,12 +39,7 @@ def world(site):
 	for the module, because the web server must see it."""
 	committed = Committed()
 	track = committed.track
-	track(HubResourceFactory(allow_delete=1))
-	track(
-		HubResourceFactory(
-			document_type=CATEGORY, allow_create=0, allow_update=0, allow_delete=0, key_fields="name"
-		)
-	)
+	expose_items_and_categories(track)
 	allowed, other = track(CategoryFactory()), track(CategoryFactory())
 	items = {
 		"allowed": track(ItemFactory(code="MCP-ALLOWED", category=allowed.name, cost=42)),

@@ -43,6 +43,10 @@ HUB_PAGES = [
 	"/app/hub-connection/new",
 	"/app/hub-sync-job/new",
 	"/app/hub-inbound-endpoint/new",
+	"/app/hub-assistant-connection",
+	"/app/hub-oauth-client",
+	"/app/hub-oauth-token",
+	"/app/hub-assistant-settings",
 ]
 
 

@@ -15,8 +15,8 @@ from frappe.utils.password import update_password
 from integration_hub.security.oauth.settings import SETTINGS
 from tests.conftest import Committed
 from tests.consent_form import ConsentForm
-from tests.factories import CategoryFactory, HubResourceFactory, UserFactory
-from tests.fixtures_doctypes import CATEGORY, EDITOR_ROLE, ITEM
+from tests.factories import CategoryFactory, UserFactory, expose_items_and_categories
+from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
 from tests.remote_site import serve
 
 MCP = "/api/method/integration_hub.api.mcp"
@@ -27,16 +27,11 @@ REDIRECT_URI = "http://127.0.0.1:43110/callback"  # where a desktop client would
 
 @pytest.fixture(scope="module")
 def world(site):
-	"""Exposed Item (every operation) and Category (read); a user allowed to connect assistants (the
-	editor role, chosen in Hub Assistant Settings) and one who is not; both with passwords."""
+	"""Exposed Item (every operation) and Category (read); two users allowed to connect assistants (the
+	editor role is chosen in Hub Assistant Settings), the outsider also a Blogger; both with passwords."""
 	committed = Committed()
 	track = committed.track
-	track(HubResourceFactory(allow_delete=1))
-	track(
-		HubResourceFactory(
-			document_type=CATEGORY, allow_create=0, allow_update=0, allow_delete=0, key_fields="name"
-		)
-	)
+	expose_items_and_categories(track)
 	category = track(CategoryFactory())
 	person = track(UserFactory(roles=[EDITOR_ROLE]))
 	outsider = track(UserFactory(roles=[EDITOR_ROLE, "Blogger"]))

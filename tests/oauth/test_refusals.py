@@ -73,6 +73,55 @@ def test_a_redirect_uri_must_be_registered_and_the_same_at_the_token_endpoint(hu
 	assert (answer.status_code, answer.json()["error"]) == (400, "invalid_grant")
 
 
+def test_clients_register_as_vs_code_cursor_and_claude_do(hub, world):
+	vs_code = {
+		"client_name": "Visual Studio Code",
+		"redirect_uris": [
+			"https://insiders.vscode.dev/redirect",
+			"https://vscode.dev/redirect",
+			"http://127.0.0.1/",
+			"http://127.0.0.1:33418/",
+		],
+		"grant_types": [
+			"authorization_code",
+			"refresh_token",
+			"urn:ietf:params:oauth:grant-type:device_code",
+		],
+		"response_types": ["code"],
+		"token_endpoint_auth_method": "none",
+		"application_type": "native",
+	}
+	registered = requests.post(f"{hub}{OAUTH}.register", json=vs_code, timeout=30)
+	assert registered.status_code == 201, registered.text
+	assert registered.json()["grant_types"] == ["authorization_code", "refresh_token"], (
+		"the device flow left out"
+	)
+	assistant = Assistant.__new__(Assistant)
+	assistant.base_url, assistant.client_id = hub, registered.json()["client_id"]
+	assistant.redirect_uri = "http://127.0.0.1:52811/"  # port 33418 was taken: VS Code takes another
+	assert mcp(hub, assistant.tokens(world.person.name)["access_token"]).status_code == 200
+
+	cursor = {"client_name": "Cursor", "redirect_uris": ["cursor://anysphere.cursor-mcp/oauth/callback"]}
+	confidential = requests.post(f"{hub}{OAUTH}.register", json=cursor, timeout=30).json()
+	assert confidential["token_endpoint_auth_method"] == "client_secret_post", "Basic becomes the body's"
+	assert confidential["client_secret"], "a confidential client gets its secret once"
+	editor = Assistant.__new__(Assistant)
+	editor.base_url, editor.client_id, editor.redirect_uri = (
+		hub,
+		confidential["client_id"],
+		cursor["redirect_uris"][0],
+	)
+	wrong = editor.exchange(editor.code(world.person.name), client_secret="not-the-secret")
+	assert wrong.json()["error"] == "invalid_client", wrong.text
+	right = editor.exchange(editor.code(world.person.name), client_secret=confidential["client_secret"])
+	assert right.status_code == 200, right.text
+	without_redirect = requests.post(f"{hub}{OAUTH}.register", json={"client_name": "x"}, timeout=30)
+	assert (without_redirect.status_code, without_redirect.json()["error"]) == (
+		400,
+		"invalid_client_metadata",
+	)
+
+
 def test_a_token_is_accepted_only_by_the_resource_it_was_issued_for(hub, world):
 	port = urlsplit(hub).port
 	elsewhere = f"http://localhost:{port}"  # the same server under another name: another resource

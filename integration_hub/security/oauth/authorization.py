@@ -114,5 +114,5 @@ def _page(title: str, html: str, status: int) -> None:
 		http_status_code=status,
 		indicator_color="blue" if status == 200 else "red",
 		primary_action=None,
-		width="720px",
+		width=720,
 	)

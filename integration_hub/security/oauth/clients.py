@@ -13,6 +13,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
+from authlib.oauth2.rfc7591 import InvalidClientMetadataError
 
 import frappe
 from frappe.utils import add_to_date, get_datetime, now_datetime
@@ -27,7 +28,7 @@ DYNAMIC, METADATA_DOCUMENT = "Dynamic Registration", "Metadata Document"
 PUBLIC, SECRET_POST = "none", "client_secret_post"
 AUTH_METHODS = (PUBLIC, SECRET_POST)
 GRANT_TYPES = ("authorization_code", "refresh_token")
-LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 METADATA_DOCUMENT_MAX_BYTES = 16_384
 METADATA_DOCUMENT_DAYS = 1
 FIELDS = ("name", "client_id", "client_name", "enabled", "token_endpoint_auth_method", "client_secret_hash")
@@ -87,7 +88,7 @@ def redirect_uri_matches(registered: str, requested: str) -> bool:
 	if registered == requested:
 		return True
 	want, got = urlsplit(registered), urlsplit(requested)
-	loopback = want.scheme == "http" and want.netloc.rsplit(":", 1)[0] in LOOPBACK_HOSTS
+	loopback = want.scheme == "http" and want.hostname in LOOPBACK_HOSTS
 	return (
 		loopback
 		and (want.scheme, want.hostname, want.path, want.query)
@@ -120,11 +121,19 @@ def is_metadata_document_id(client_id: str) -> bool:
 
 def normalized_registration(metadata: dict) -> dict:
 	"""What a client asked to register, as this server registers it (RFC 7591 §3.2.1 lets the server
-	replace values): Basic authentication (which Frappe itself intercepts) becomes the body's, and
-	scopes other than the hub's are left out."""
+	replace values): Basic authentication (which Frappe itself intercepts) becomes the body's; grant
+	types, response types and scopes this server does not have are left out (VS Code asks for the
+	device flow too, clients add openid); clients that tell no redirect URI are refused."""
 	metadata = dict(metadata)
+	if not metadata.get("redirect_uris"):
+		raise InvalidClientMetadataError(
+			"redirect_uris is required: this server has the authorization code flow only"
+		)
 	if metadata.get("token_endpoint_auth_method") in (None, "client_secret_basic"):
 		metadata["token_endpoint_auth_method"] = SECRET_POST
+	asked = metadata.get("grant_types") or list(GRANT_TYPES)
+	metadata["grant_types"] = [g for g in GRANT_TYPES if g in asked] or ["authorization_code"]
+	metadata["response_types"] = ["code"]
 	if "scope" in metadata:
 		metadata["scope"] = " ".join(scopes.parse(metadata.get("scope")))
 	return metadata

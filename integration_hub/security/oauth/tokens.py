@@ -19,6 +19,7 @@ from integration_hub.exceptions import InsufficientScope
 from integration_hub.paths import api_endpoint_name
 from integration_hub.security.api_keys import (
 	ActiveKey,
+	act_as,
 	bearer_token,
 	granted_scopes,
 	hash_secret,
@@ -26,7 +27,6 @@ from integration_hub.security.api_keys import (
 	parse_token,
 	record_use,
 	remember_and_raise,
-	require_key_endpoint,
 	secret_matches,
 )
 from integration_hub.security.oauth import scopes
@@ -174,17 +174,15 @@ def authenticate() -> None:
 				_("This access token was issued for {0}, not for {1}").format(access.resource, resource_url())
 			)
 		)
-	form_dict = frappe.local.form_dict
-	frappe.set_user(access.user)  # which also empties form_dict: keep the request's arguments
-	frappe.local.form_dict = form_dict
-	require_key_endpoint()
-	frappe.local.integration_hub_api_key = ActiveKey(
-		name=access.connection,
-		user=access.user,
-		rate_limit_per_minute=0,
-		scopes=granted_scopes(access.connection, CONNECTION),
-		parenttype=CONNECTION,
-		oauth_scopes=frozenset((access.scope or "").split()),
+	act_as(
+		ActiveKey(
+			name=access.connection,
+			user=access.user,
+			rate_limit_per_minute=0,
+			scopes=granted_scopes(access.connection, CONNECTION),
+			parenttype=CONNECTION,
+			oauth_scopes=frozenset((access.scope or "").split()),
+		)
 	)
 	try:
 		scopes.require(api_endpoint_name(frappe.request.path))  # MCP: per tool, in the MCP endpoint

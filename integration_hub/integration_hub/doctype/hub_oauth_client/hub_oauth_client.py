@@ -26,7 +26,7 @@ class HubOAuthClient(Document):
 		registration: DF.Literal["Dynamic Registration", "Metadata Document"]
 		software_id: DF.Data | None
 		software_version: DF.Data | None
-		token_endpoint_auth_method: DF.Literal["none", "client_secret_basic", "client_secret_post"]
+		token_endpoint_auth_method: DF.Literal["none", "client_secret_post"]
 	# end: auto-generated types
 
 	pass
