@@ -33,7 +33,15 @@ import frappe
 from benchmarks import bench_erpnext
 from benchmarks.bench_documents import DOCTYPE, ensure_resource
 from benchmarks.bench_mcp import ensure_rows
-from benchmarks.harness import BENCHMARK_ROLE, Context, compare_latency, rounds_text, row
+from benchmarks.harness import (
+	BENCHMARK_ROLE,
+	RECORD_FIELDS,
+	Context,
+	compare_latency,
+	ensure_custom_doctype,
+	rounds_text,
+	row,
+)
 from integration_hub.security.oauth import clients, consent, tokens
 from integration_hub.security.oauth.settings import SETTINGS, access_token_seconds
 from integration_hub.security.oauth.urls import resource_url
@@ -145,6 +153,7 @@ def expose_erpnext() -> None:
 
 
 def oauth_row(context: Context) -> dict:
+	ensure_custom_doctype(DOCTYPE, RECORD_FIELDS)
 	ensure_resource()
 	ensure_rows(context)
 	key, access_token = credentials(context)

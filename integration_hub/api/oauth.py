@@ -16,6 +16,11 @@ from integration_hub.security.oauth import authorization, consent
 from integration_hub.security.oauth.server import authorization_server
 
 REGISTRATIONS_PER_HOUR = 60  # per address: registration is open, and writes a row
+REGISTRATIONS_CONFIG = "integration_hub_registrations_per_hour"
+
+
+def registrations_per_hour() -> int:
+	return int(frappe.conf.get(REGISTRATIONS_CONFIG) or REGISTRATIONS_PER_HOUR)
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET"])
@@ -40,7 +45,7 @@ def token() -> Response:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
-@rate_limit(limit=REGISTRATIONS_PER_HOUR, seconds=3600)
+@rate_limit(limit=registrations_per_hour, seconds=3600)
 def register() -> Response:
 	return authorization_server().create_endpoint_response("client_registration")
 

@@ -149,6 +149,15 @@ def exposed_doctypes() -> list[str]:
 	return sorted(_enabled_resources())
 
 
+def exposure_fingerprint() -> list:
+	"""What is exposed, as plain data that changes whenever an enabled resource changes (for the keys of
+	caches built from it)."""
+	return [
+		(doctype, sorted(resource.operations), resource.key_fields, sorted(resource.allowlist or ()))
+		for doctype, resource in sorted(_enabled_resources().items())
+	]
+
+
 def is_exposed(doctype: str) -> bool:
 	return doctype in _enabled_resources()
 

@@ -10,8 +10,10 @@ import pytest
 import requests
 
 import frappe
+from frappe.installer import update_site_config
 from frappe.utils.password import update_password
 
+from integration_hub.api.oauth import REGISTRATIONS_CONFIG
 from integration_hub.security.oauth.settings import SETTINGS
 from tests.conftest import Committed
 from tests.consent_form import ConsentForm
@@ -41,8 +43,10 @@ def world(site):
 	before = [row.role for row in settings.allowed_roles]
 	settings.set("allowed_roles", [{"role": EDITOR_ROLE}])
 	settings.save()
+	update_site_config(REGISTRATIONS_CONFIG, 10_000)  # every test registers; one below tries the limit
 
 	def restore():
+		update_site_config(REGISTRATIONS_CONFIG, None)
 		settings = frappe.get_doc(SETTINGS)
 		settings.set("allowed_roles", [{"role": role} for role in before])
 		settings.save()

@@ -5,6 +5,7 @@ servers would not (any port on loopback, a second registration, a metadata docum
 
 import contextlib
 import json
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -12,7 +13,9 @@ from urllib.parse import urlsplit
 import requests
 
 import frappe
+from frappe.installer import update_site_config
 
+from integration_hub.api.oauth import REGISTRATIONS_CONFIG
 from integration_hub.security.oauth import scopes
 from tests.fixtures_doctypes import EDITOR_ROLE, ITEM
 from tests.helpers import read_committed
@@ -120,6 +123,26 @@ def test_clients_register_as_vs_code_cursor_and_claude_do(hub, world):
 		400,
 		"invalid_client_metadata",
 	)
+
+
+def test_registration_is_rate_limited_per_address(hub, world):
+	# An address of its own (Frappe takes the client's address from X-Forwarded-For, as behind a proxy).
+	address = {"X-Forwarded-For": f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}, 127.0.0.1"}
+	registration = {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
+	update_site_config(REGISTRATIONS_CONFIG, 2)
+	try:
+		answers = [
+			requests.post(
+				f"{hub}{OAUTH}.register",
+				json={"client_name": f"Flood {n}", **registration},
+				headers=address,
+				timeout=30,
+			).status_code
+			for n in range(3)
+		]
+	finally:
+		update_site_config(REGISTRATIONS_CONFIG, 10_000)
+	assert answers == [201, 201, 429]
 
 
 def test_a_token_is_accepted_only_by_the_resource_it_was_issued_for(hub, world):

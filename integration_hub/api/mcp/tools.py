@@ -8,6 +8,7 @@ the `api.v1` function an HTTP client calls, so reads, writes, permissions, field
 the API's own; a refusal comes back as the API's problem, in a result with `isError`.
 """
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +25,11 @@ from integration_hub.api.mcp.caller import CallerView, caller_view
 from integration_hub.api.mcp.protocol import INVALID_PARAMS, Call, RpcError, page
 from integration_hub.api.mcp.tool_schemas import IDEMPOTENCY_ARGUMENT
 from integration_hub.documents import idempotency
+from integration_hub.documents.exposure import exposure_fingerprint
 from integration_hub.exceptions import BadRequest
 from integration_hub.methods.calling import callable_methods
 from integration_hub.reports.running import runnable_reports
+from integration_hub.security.api_keys import current_key
 from integration_hub.security.oauth import scopes
 
 # --- the tools -------------------------------------------------------------------------------
@@ -238,11 +241,43 @@ def require_scope(name: object) -> None:
 		scopes.require(tool.function.__name__)
 
 
+TOOL_LIST_SECONDS = 300
+
+
 def list_tools(call: Call, page_size: int) -> dict:
-	view = caller_view()
-	tools = [tool.definition(view) for tool in TOOLS.values() if tool.is_available(view)]
-	items, next_cursor = page(tools, call.params, "tools", frappe.session.user, page_size)
+	items, next_cursor = page(caller_tools(), call.params, "tools", frappe.session.user, page_size)
 	return {"tools": items, **({"nextCursor": next_cursor} if next_cursor else {})}
+
+
+def caller_tools() -> list[dict]:
+	"""The caller's tool list, cached for TOOL_LIST_SECONDS under everything it is built from but the
+	DocTypes' role permissions: its user and roles, its key's (or connection's) scopes, what is exposed,
+	the methods and reports it may use. Which tools to list takes every exposed DocType's permissions,
+	and so their metadata (ERPNext's are large): about 15 ms a request on ten ERPNext DocTypes, five
+	times a ping. Only the list is cached, never a decision: every call is checked as it comes, and a
+	change of a role's permissions shows in the list within the five minutes."""
+	cache_key = "integration_hub:mcp_tools:" + _caller_fingerprint()
+	tools = frappe.cache.get_value(cache_key)
+	if tools is None:
+		view = caller_view()
+		tools = [tool.definition(view) for tool in TOOLS.values() if tool.is_available(view)]
+		frappe.cache.set_value(cache_key, tools, expires_in_sec=TOOL_LIST_SECONDS)
+	return tools
+
+
+def _caller_fingerprint() -> str:
+	key = current_key()
+	credential = key and (key.parenttype, key.name, sorted((d, sorted(o)) for d, o in key.scopes.items()))
+	parts = [
+		frappe.session.user,
+		sorted(frappe.get_roles()),
+		credential,
+		sorted(key.oauth_scopes) if key and key.oauth_scopes is not None else None,
+		exposure_fingerprint(),
+		[method.name for method, _function in callable_methods()],
+		[report.name for report in runnable_reports()],
+	]
+	return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
 # --- calls -----------------------------------------------------------------------------------
