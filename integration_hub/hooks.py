@@ -57,7 +57,11 @@ override_whitelisted_methods = {
 scheduler_events = {
 	"all": ["integration_hub.documents.sequencer.position_committed_changes"],
 	"hourly": ["integration_hub.tasks.prune_idempotency_keys"],
-	"daily": ["integration_hub.tasks.prune_change_log", "integration_hub.tasks.prune_key_locks"],
+	"daily": [
+		"integration_hub.tasks.prune_change_log",
+		"integration_hub.tasks.prune_key_locks",
+		"integration_hub.tasks.prune_oauth_tokens",
+	],
 	"cron": {
 		"* * * * *": [
 			"integration_hub.sync.scheduler.enqueue_due_jobs",

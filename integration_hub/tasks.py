@@ -5,6 +5,7 @@ import frappe
 
 from integration_hub import locks
 from integration_hub.documents import changes, idempotency
+from integration_hub.security.oauth import tokens
 
 
 def prune_idempotency_keys() -> None:
@@ -19,4 +20,9 @@ def prune_change_log() -> None:
 
 def prune_key_locks() -> None:
 	locks.prune_key_locks()
+	frappe.db.commit()
+
+
+def prune_oauth_tokens() -> None:
+	tokens.prune_expired()
 	frappe.db.commit()

@@ -251,6 +251,22 @@ def test_a_client_id_metadata_document_identifies_an_application(hub, world):
 	assert read_committed(client, (url,)) == [["Documented Assistant", "Metadata Document"]]
 
 
+def test_the_consent_page_may_not_be_framed_by_another_site(hub, world):
+	assistant = Assistant(hub)
+	browser = signed_in(hub, world.person.name)
+	query = {
+		"response_type": "code",
+		"client_id": assistant.client_id,
+		"redirect_uri": REDIRECT_URI,
+		"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		"code_challenge_method": "S256",
+	}
+	page = browser.get(f"{hub}{OAUTH}.authorize", params=query, allow_redirects=False, timeout=30)
+	assert page.status_code == 200 and "wants to use this site on your behalf" in page.text
+	assert page.headers["X-Frame-Options"] == "DENY"
+	assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
 def signed_in(base_url: str, user: str) -> requests.Session:
 	session = requests.Session()
 	assert (

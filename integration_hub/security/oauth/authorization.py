@@ -7,10 +7,12 @@ unregistered redirect URI) is answered with a page here, never a redirect.
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Error
+from werkzeug.wrappers import Response
 
 import frappe
 from frappe import _
 from frappe.sessions import get_csrf_token
+from frappe.utils.response import build_response
 
 from integration_hub.security.oauth import consent, scopes
 from integration_hub.security.oauth.server import (
@@ -106,8 +108,9 @@ def _refusal(server: HubAuthorizationServer, request, error: OAuth2Error):
 	)
 
 
-def _page(title: str, html: str, status: int) -> None:
-	"""A page in the site's own look (Frappe's message page), as Frappe's own OAuth pages are."""
+def _page(title: str, html: str, status: int) -> Response:
+	"""A page in the site's own look (Frappe's message page, as Frappe's own OAuth pages are), which
+	no other site may frame: a consent page in a hidden frame could be clicked through."""
 	frappe.respond_as_web_page(
 		title,
 		html,
@@ -116,3 +119,7 @@ def _page(title: str, html: str, status: int) -> None:
 		primary_action=None,
 		width=720,
 	)
+	response = build_response("page")
+	response.headers["X-Frame-Options"] = "DENY"
+	response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+	return response

@@ -155,7 +155,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 		tokens.mark_used(authorization_code)
 
 	def authenticate_user(self, authorization_code):
-		return authorization_code.grant()
+		grant = authorization_code.grant()
+		return grant if tokens.grant_is_live(grant) else None
 
 	def validate_token_request(self):
 		super().validate_token_request()
@@ -182,8 +183,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 	def authenticate_user(self, refresh_token):
 		grant = refresh_token.grant()
-		live = frappe.db.get_value(tokens.CONNECTION, grant.connection, "status") == "Active"
-		return grant if live else None
+		return grant if tokens.grant_is_live(grant) else None
 
 	def revoke_old_credential(self, refresh_token) -> None:
 		tokens.mark_used(refresh_token)

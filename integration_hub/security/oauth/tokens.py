@@ -150,6 +150,26 @@ def revoke_connection_tokens(connection: str) -> None:
 	frappe.qb.update(Token).set(Token.revoked, 1).where(Token.connection == connection).run()
 
 
+EXPIRED_KEPT_DAYS = 7  # a replayed code or refresh token is still recognised (and revokes) that long
+
+
+def prune_expired() -> None:
+	"""Forget codes and tokens that expired a week ago."""
+	Token = frappe.qb.DocType(TOKEN)
+	cutoff = add_to_date(now_datetime(), days=-EXPIRED_KEPT_DAYS)
+	frappe.qb.from_(Token).delete().where(Token.expires_at < cutoff).run()
+
+
+def grant_is_live(grant: Grant) -> bool:
+	"""Whether a grant may still be used: its connection active, its user enabled and still allowed."""
+	status = frappe.db.get_value(CONNECTION, grant.connection, "status")
+	return (
+		status == "Active"
+		and bool(frappe.db.get_value("User", grant.user, "enabled"))
+		and may_connect(grant.user)
+	)
+
+
 # --- the bearer authentication of a request -----------------------------------------------------
 
 

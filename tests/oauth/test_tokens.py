@@ -1,0 +1,43 @@
+"""Codes and tokens as stored: hashes only, checked in constant time, pruned a week after they expire
+(in-process, within the test's transaction)."""
+
+import frappe
+
+from integration_hub.security.oauth import clients, tokens
+from integration_hub.security.oauth.tokens import ACCESS, REFRESH, Grant
+
+
+def test_a_token_is_stored_as_a_hash_and_found_only_by_its_secret():
+	client, _secret = clients.register(
+		{
+			"client_name": "Stored",
+			"redirect_uris": ["http://127.0.0.1/cb"],
+			"token_endpoint_auth_method": "none",
+		}
+	)
+	grant = Grant(connection="not-a-connection", user="Administrator", scope="hub:read")
+	plain = tokens.new_token(ACCESS)
+	name = tokens.store(ACCESS, plain, grant, client, "http://example.invalid/mcp", 60)
+	stored = frappe.db.get_value("Hub OAuth Token", name, ["token_hash", "kind"], as_dict=True)
+	assert stored.kind == ACCESS and stored.token_hash.startswith("sha256$")
+	assert plain.split("_", 2)[2] not in stored.token_hash
+	assert tokens.find(plain, ACCESS).name == name
+	assert tokens.find(plain[:-1] + ("A" if plain[-1] != "A" else "B"), ACCESS) is None, "another secret"
+	assert tokens.find(plain, REFRESH) is None, "another kind"
+	assert tokens.find(f"ihat_{name}", ACCESS) is None
+
+
+def test_expired_codes_and_tokens_are_pruned_after_a_week():
+	client, _secret = clients.register(
+		{
+			"client_name": "Pruned",
+			"redirect_uris": ["http://127.0.0.1/cb"],
+			"token_endpoint_auth_method": "none",
+		}
+	)
+	grant = Grant(connection="not-a-connection", user="Administrator", scope="hub:read")
+	old = tokens.store(REFRESH, tokens.new_token(REFRESH), grant, client, "http://x.invalid/mcp", -8 * 86400)
+	recent = tokens.store(REFRESH, tokens.new_token(REFRESH), grant, client, "http://x.invalid/mcp", -86400)
+	tokens.prune_expired()
+	assert not frappe.db.exists("Hub OAuth Token", old)
+	assert frappe.db.exists("Hub OAuth Token", recent), "a replay of it must still revoke"
