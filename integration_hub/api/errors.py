@@ -51,6 +51,8 @@ def response_for_exception(exc: BaseException) -> Response:
 
 def challenge_headers(problem: Problem) -> dict:
 	"""How to authenticate, on a 401; which scope is missing, on a 403 for an OAuth token's scope."""
+	if getattr(frappe.local, "request", None) is None:  # a job or the console: nobody to challenge
+		return {}
 	if problem.status == 401:
 		sent = bool(frappe.get_request_header("Authorization"))
 		return {"WWW-Authenticate": www_authenticate(credentials_sent=sent)}

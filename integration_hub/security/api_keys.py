@@ -56,6 +56,8 @@ class ActiveKey:
 	scopes: dict[str, frozenset[str]] = field(default_factory=dict)
 	parenttype: str = "Hub API Key"  # whose Resources, Methods and Reports tables narrow it
 	oauth_scopes: frozenset[str] | None = None  # an OAuth token's scopes (hub:read…); None for a key
+	lists_methods: bool = True  # False: its Methods table does not count (a token without hub:call)
+	lists_reports: bool = True
 
 	def allows(self, doctype: str, operation: str) -> bool:
 		return operation in self.scopes.get(doctype, frozenset())
@@ -243,11 +245,11 @@ def require_report_scope(report: str) -> None:
 
 
 def key_methods(key: ActiveKey) -> frozenset[str]:
-	return _key_grants(key, "Hub API Key Method", "method")
+	return _key_grants(key, "Hub API Key Method", "method") if key.lists_methods else frozenset()
 
 
 def key_reports(key: ActiveKey) -> frozenset[str]:
-	return _key_grants(key, "Hub API Key Report", "report")
+	return _key_grants(key, "Hub API Key Report", "report") if key.lists_reports else frozenset()
 
 
 def _key_grants(key: ActiveKey, table: str, fieldname: str) -> frozenset[str]:

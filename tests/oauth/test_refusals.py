@@ -7,6 +7,7 @@ import contextlib
 import json
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -125,6 +126,29 @@ def test_clients_register_as_vs_code_cursor_and_claude_do(hub, world):
 	)
 
 
+def test_what_an_application_says_about_itself_is_plain_text_and_its_redirects_safe(hub, world):
+	base = {"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
+	refused = [
+		{**base, "client_name": 'Helper <img src=x onerror="alert(1)">'},
+		{**base, "client_name": "Helper", "client_uri": 'https://a.example/"><script>'},
+		{**base, "client_name": "Helper", "logo_uri": "javascript:alert(1)"},
+		{**base, "redirect_uris": ["http://assistant.example/callback"]},  # plain http off loopback
+	]
+	for metadata in refused:
+		answer = requests.post(f"{hub}{OAUTH}.register", json=metadata, timeout=30)
+		assert (answer.status_code, answer.json()["error"]) == (400, "invalid_client_metadata"), metadata
+
+
+def test_a_code_exchanged_twice_at_once_gives_tokens_once(hub, world):
+	assistant = Assistant(hub)
+	code = assistant.code(world.person.name)
+	with ThreadPoolExecutor(max_workers=2) as pool:
+		answers = list(pool.map(lambda _n: assistant.exchange(code), range(2)))
+	assert sorted(answer.status_code for answer in answers) == [200, 400], [a.text for a in answers]
+	granted = next(answer for answer in answers if answer.status_code == 200).json()
+	assert mcp(hub, granted["access_token"]).status_code == 401, "the replay revoked what the code gave"
+
+
 def test_registration_is_rate_limited_per_address(hub, world):
 	# An address of its own (Frappe takes the client's address from X-Forwarded-For, as behind a proxy).
 	address = {"X-Forwarded-For": f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}, 127.0.0.1"}
@@ -168,7 +192,8 @@ def test_a_token_lacking_a_scope_gets_403_insufficient_scope_and_what_it_needs(h
 		f"{hub}{API}.upsert", json=write, headers=bearer(tokens["access_token"]), timeout=30
 	)
 	assert (over_http.status_code, over_http.json()["code"]) == (403, "INSUFFICIENT_SCOPE")
-	assert f'error="insufficient_scope", scope="{scopes.WRITE}"' in over_http.headers["WWW-Authenticate"]
+	challenge = f'error="insufficient_scope", scope="{scopes.READ} {scopes.WRITE}"'  # what it had, and more
+	assert challenge in over_http.headers["WWW-Authenticate"]
 	call = {
 		"jsonrpc": "2.0",
 		"id": 2,
@@ -204,6 +229,13 @@ def test_revoked_tokens_and_connections_are_refused_on_their_next_request(hub, w
 	)
 	assert revoked.status_code == 200, revoked.text
 	assert mcp(hub, tokens["access_token"]).status_code == 401
+
+	tokens = assistant.tokens(world.person.name)
+	signed_out = requests.post(
+		f"{hub}{OAUTH}.revoke", data={"token": tokens["refresh_token"], "client_id": assistant.client_id}
+	)
+	assert signed_out.status_code == 200
+	assert mcp(hub, tokens["access_token"]).status_code == 401, "with its refresh token, its access token"
 
 	tokens = assistant.tokens(world.person.name)
 	assert mcp(hub, tokens["access_token"]).status_code == 200

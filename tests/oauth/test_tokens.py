@@ -1,9 +1,11 @@
 """Codes and tokens as stored: hashes only, checked in constant time, pruned a week after they expire
 (in-process, within the test's transaction)."""
 
+import pytest
+
 import frappe
 
-from integration_hub.security.oauth import clients, tokens
+from integration_hub.security.oauth import clients, consent, tokens
 from integration_hub.security.oauth.tokens import ACCESS, REFRESH, Grant
 
 
@@ -41,3 +43,18 @@ def test_expired_codes_and_tokens_are_pruned_after_a_week():
 	tokens.prune_expired()
 	assert not frappe.db.exists("Hub OAuth Token", old)
 	assert frappe.db.exists("Hub OAuth Token", recent), "a replay of it must still revoke"
+
+
+def test_a_connection_is_not_saved_from_the_desk_or_the_api_even_by_a_manager():
+	client, _secret = clients.register(
+		{
+			"client_name": "Unsaved",
+			"redirect_uris": ["http://127.0.0.1/cb"],
+			"token_endpoint_auth_method": "none",
+		}
+	)
+	grant = consent.record(client, "Administrator", "http://x.invalid/mcp", consent.Choices())
+	connection = frappe.get_doc("Hub Assistant Connection", grant.connection)
+	connection.user = "Guest"
+	with pytest.raises(frappe.PermissionError):
+		connection.save()

@@ -14,6 +14,7 @@ from frappe import _
 from frappe.sessions import get_csrf_token
 from frappe.utils.response import build_response
 
+from integration_hub.security.api_keys import SCOPE_OPERATIONS
 from integration_hub.security.oauth import consent, scopes
 from integration_hub.security.oauth.server import (
 	HubAuthorizationServer,
@@ -34,12 +35,11 @@ REQUEST_PARAMETERS = (
 	"code_challenge_method",
 	"resource",
 )
-COLUMNS = ("read", "create", "update", "delete", "submit", "cancel", "changes")
 
 
 def consent_page():
 	"""GET of the authorization endpoint by a signed-in user: the consent page, or why not."""
-	server = authorization_server()
+	server = authorization_server(fetch_metadata_documents=True)
 	request = server.create_oauth2_request(None)
 	try:
 		grant = server.get_consent_grant(request, end_user=frappe.session.user)
@@ -60,7 +60,9 @@ def consent_page():
 	if offered.is_empty():
 		return _page(
 			_("Nothing to Allow"),
-			_("{0} asked for nothing you may do on this site.").format(frappe.bold(client.display_name)),
+			_("{0} asked for nothing you may do on this site.").format(
+				frappe.bold(frappe.utils.escape_html(client.display_name))
+			),
 			403,
 		)
 	html = frappe.render_template(
@@ -75,16 +77,16 @@ def consent_page():
 			"csrf_token": get_csrf_token(),
 			"parameters": [(k, v) for k in REQUEST_PARAMETERS for v in request.payload.datalist.get(k, [])],
 			"choices": offered,
-			"columns": COLUMNS,
+			"columns": SCOPE_OPERATIONS,
 			"field_name": consent.field_name,
 		},
 	)
-	return _page(_("Connect {0}").format(client.display_name), html, 200)
+	return _page(_("Connect {0}").format(frappe.utils.escape_html(client.display_name)), html, 200)
 
 
 def answer(decision: str, ticked: dict):
 	"""POST of the consent form: a code for what the user allowed, or `access_denied`."""
-	server = authorization_server()
+	server = authorization_server(fetch_metadata_documents=True)
 	request = server.create_oauth2_request(None)
 	try:
 		grant = server.get_consent_grant(request, end_user=frappe.session.user)

@@ -9,7 +9,9 @@ before any endpoint runs, taking it for a user's API key).
 
 import hashlib
 import json
+import re
 import secrets
+import time
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
@@ -31,8 +33,12 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 METADATA_DOCUMENT_MAX_BYTES = 16_384
 METADATA_DOCUMENT_DAYS = 1
+METADATA_DOCUMENT_SECONDS = 5  # the whole fetch: a server that drips bytes does not hold a worker
+# What an application may say about itself is shown to people (the consent page, the Desk), which
+# render some of it as HTML: markup characters and control characters are refused, not escaped later.
+UNSAFE_TEXT = re.compile(r"[<>\"'`\x00-\x1f\x7f]")
 FIELDS = ("name", "client_id", "client_name", "enabled", "token_endpoint_auth_method", "client_secret_hash")
-FIELDS += ("redirect_uris", "client_uri", "logo_uri", "registration", "fetched_at", "creation")
+FIELDS += ("redirect_uris", "client_uri", "logo_uri", "registration", "fetched_at", "creation", "metadata")
 
 
 class OAuthClient(ClientMixin):
@@ -41,6 +47,8 @@ class OAuthClient(ClientMixin):
 	def __init__(self, row: dict) -> None:
 		self.row = frappe._dict(row)
 		self.redirect_uris = [uri for uri in (self.row.redirect_uris or "").splitlines() if uri.strip()]
+		registered = json.loads(self.row.metadata).get("grant_types") if self.row.get("metadata") else None
+		self.grant_types = [g for g in GRANT_TYPES if g in (registered or GRANT_TYPES)]
 
 	@property
 	def name(self) -> str:
@@ -79,7 +87,7 @@ class OAuthClient(ClientMixin):
 		return response_type == "code"
 
 	def check_grant_type(self, grant_type: str) -> bool:
-		return grant_type in GRANT_TYPES
+		return grant_type in self.grant_types
 
 
 def redirect_uri_matches(registered: str, requested: str) -> bool:
@@ -97,14 +105,17 @@ def redirect_uri_matches(registered: str, requested: str) -> bool:
 	)
 
 
-def get_client(client_id: object) -> OAuthClient | None:
-	"""The enabled client with this id: registered here, or described by the document at its address."""
+def get_client(client_id: object, fetch: bool = False) -> OAuthClient | None:
+	"""The enabled client with this id: registered here, or described by the document at its address,
+	fetched (if `fetch`: only when a signed-in person authorizes it) or as fetched then."""
 	if not isinstance(client_id, str) or not client_id or len(client_id) > 1000:
 		return None
-	if is_metadata_document_id(client_id):
+	if not is_metadata_document_id(client_id):
+		row = frappe.db.get_value(CLIENT, client_id, FIELDS, as_dict=True)
+	elif fetch:
 		row = metadata_document_client(client_id)
 	else:
-		row = frappe.db.get_value(CLIENT, client_id, FIELDS, as_dict=True)
+		row = frappe.db.get_value(CLIENT, metadata_document_name(client_id), FIELDS, as_dict=True)
 	return OAuthClient(row) if row and row.enabled else None
 
 
@@ -129,6 +140,8 @@ def normalized_registration(metadata: dict) -> dict:
 		raise InvalidClientMetadataError(
 			"redirect_uris is required: this server has the authorization code flow only"
 		)
+	if problem := metadata_problem(metadata):
+		raise InvalidClientMetadataError(problem)
 	if metadata.get("token_endpoint_auth_method") in (None, "client_secret_basic"):
 		metadata["token_endpoint_auth_method"] = SECRET_POST
 	asked = metadata.get("grant_types") or list(GRANT_TYPES)
@@ -137,6 +150,29 @@ def normalized_registration(metadata: dict) -> dict:
 	if "scope" in metadata:
 		metadata["scope"] = " ".join(scopes.parse(metadata.get("scope")))
 	return metadata
+
+
+def metadata_problem(metadata: dict) -> str | None:
+	"""Why what an application says about itself cannot be kept, if it cannot: a redirect URI in plain
+	http off loopback (OAuth 2.1), markup in a name or an address (shown to people), an address that is
+	not http(s)."""
+	uris = metadata.get("redirect_uris")
+	if not isinstance(uris, list) or not all(isinstance(uri, str) and uri for uri in uris):
+		return "redirect_uris must be a list of URIs"
+	for uri in uris:
+		parts = urlsplit(uri)
+		if UNSAFE_TEXT.search(uri) or not parts.scheme or parts.fragment:
+			return f"redirect URI not accepted: {uri[:200]}"
+		if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+			return f"a redirect URI in plain http must be a loopback address: {uri[:200]}"
+	for field in ("client_name", "client_uri", "logo_uri", "software_id", "software_version"):
+		value = metadata.get(field)
+		if value is not None and (not isinstance(value, str) or UNSAFE_TEXT.search(value)):
+			return f"{field} must be plain text"
+	for field in ("client_uri", "logo_uri"):
+		if metadata.get(field) and urlsplit(metadata[field]).scheme not in ("http", "https"):
+			return f"{field} must be an http(s) address"
+	return None
 
 
 def register(metadata: dict) -> tuple[OAuthClient, str | None]:
@@ -195,9 +231,10 @@ def metadata_document_client(url: str) -> dict | None:
 	day; None if such clients are not allowed, or the document is missing or invalid."""
 	if not metadata_documents_allowed():
 		return None
-	name = "cimd-" + hashlib.sha256(url.encode()).hexdigest()[:24]
+	name = metadata_document_name(url)
 	row = frappe.db.get_value(CLIENT, name, FIELDS, as_dict=True)
-	fresh = row and row.fetched_at and get_datetime(row.fetched_at) > add_to_date(now_datetime(), days=-1)
+	refetch_after = add_to_date(now_datetime(), days=-METADATA_DOCUMENT_DAYS)
+	fresh = row and row.fetched_at and get_datetime(row.fetched_at) > refetch_after
 	if fresh or (row and not row.enabled):
 		return row
 	document = _fetch_metadata_document(url)
@@ -220,16 +257,18 @@ def metadata_document_client(url: str) -> dict | None:
 	return frappe._dict(values)
 
 
+def metadata_document_name(url: str) -> str:
+	return "cimd-" + hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
 def _fetch_metadata_document(url: str) -> dict | None:
 	"""The document, if it is JSON naming this very address as its client_id, with redirect URIs. Its
 	clients are public (PKCE): a document's private_key_jwt would need its keys, which this server
 	does not fetch; clients that declare it accept `none` too."""
 	try:
 		check_url(url)
-		with outbound_session(timeout=5, follow_redirects=False) as session:
-			response = session.get(url, headers={"Accept": "application/json"}, stream=True)
-			body = response.raw.read(METADATA_DOCUMENT_MAX_BYTES + 1, decode_content=True)
-		if response.status_code != 200 or len(body) > METADATA_DOCUMENT_MAX_BYTES:
+		body = _bounded_get(url)
+		if body is None:
 			return None
 		document = json.loads(body)
 	except Exception:
@@ -240,6 +279,20 @@ def _fetch_metadata_document(url: str) -> dict | None:
 	uris = document.get("redirect_uris")
 	if not isinstance(uris, list) or not uris:
 		return None
-	if not all(isinstance(uri, str) and urlsplit(uri).scheme for uri in uris):
-		return None
-	return document
+	return None if metadata_problem(document) else document
+
+
+def _bounded_get(url: str) -> bytes | None:
+	"""The body of a 200 answer at `url`, unless it is larger than METADATA_DOCUMENT_MAX_BYTES or takes
+	longer than METADATA_DOCUMENT_SECONDS in all."""
+	deadline = time.monotonic() + METADATA_DOCUMENT_SECONDS
+	with outbound_session(timeout=METADATA_DOCUMENT_SECONDS, follow_redirects=False) as session:
+		response = session.get(url, headers={"Accept": "application/json"}, stream=True)
+		if response.status_code != 200:
+			return None
+		body = b""
+		for chunk in response.iter_content(1024):
+			body += chunk
+			if len(body) > METADATA_DOCUMENT_MAX_BYTES or time.monotonic() > deadline:
+				return None
+	return body

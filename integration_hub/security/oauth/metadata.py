@@ -15,6 +15,7 @@ import json
 from werkzeug.wrappers import Response
 
 from integration_hub.security.oauth import clients, scopes
+from integration_hub.security.oauth.settings import metadata_documents_allowed, registration_allowed
 from integration_hub.security.oauth.urls import (
 	endpoint_url,
 	issuer,
@@ -34,16 +35,16 @@ def protected_resource_metadata() -> dict:
 		"scopes_supported": list(scopes.SCOPES),
 		"bearer_methods_supported": ["header"],
 		"resource_name": f"Integration Hub of {site_url().split('://', 1)[-1]}",
-		"resource_documentation": "https://integration-hub.invalid/docs/connect-an-ai-assistant",
 	}
 
 
 def authorization_server_metadata() -> dict:
-	return {
+	"""RFC 8414 metadata; registration and metadata documents as Hub Assistant Settings allow them."""
+	metadata = {
 		"issuer": issuer(),
 		"authorization_endpoint": endpoint_url("authorize"),
 		"token_endpoint": endpoint_url("token"),
-		"registration_endpoint": endpoint_url("register"),
+		"registration_endpoint": endpoint_url("register") if registration_allowed() else None,
 		"revocation_endpoint": endpoint_url("revoke"),
 		"scopes_supported": list(scopes.SCOPES),
 		"response_types_supported": ["code"],
@@ -53,13 +54,15 @@ def authorization_server_metadata() -> dict:
 		"revocation_endpoint_auth_methods_supported": list(clients.AUTH_METHODS),
 		"code_challenge_methods_supported": ["S256"],
 		"authorization_response_iss_parameter_supported": True,
-		"client_id_metadata_document_supported": True,
+		"client_id_metadata_document_supported": metadata_documents_allowed(),
 	}
+	return {name: value for name, value in metadata.items() if value is not None}
 
 
 def openid_configuration() -> dict:
 	"""The same server as an OpenID discovery document: clients that try it first (or only) find the
-	same endpoints. It issues no ID tokens: no `openid` scope, no userinfo."""
+	same endpoints. It issues no ID tokens (no `openid` scope, no userinfo, no keys): a client that
+	needs an OpenID provider's sign-in is not what this server is for."""
 	return {**authorization_server_metadata(), "subject_types_supported": ["public"]}
 
 
@@ -82,6 +85,7 @@ class WellKnownPage:
 	def render(self) -> Response:
 		response = Response(json.dumps(DOCUMENTS[self.document]()), mimetype="application/json")
 		response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_SECONDS}"
+		response.headers["Vary"] = "Host"  # addresses come from the request's host without host_name
 		response.headers["Access-Control-Allow-Origin"] = "*"  # browser-based clients read it too
 		return response
 

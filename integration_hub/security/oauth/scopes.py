@@ -22,8 +22,7 @@ OPERATION_SCOPES = {
 	"submit": SUBMIT,
 	"cancel": SUBMIT,
 }
-# Each endpoint of the document API (and the function of each MCP tool) and the scope it needs. What
-# describes the API (ping, openapi, describe) needs none: it shows only what the token may use.
+# Each endpoint of the document API (and the function of each MCP tool) and the scope it needs.
 ENDPOINT_SCOPES = {
 	"get_document": READ,
 	"list_documents": READ,
@@ -57,15 +56,33 @@ def parse(scope: str | None) -> list[str]:
 	return [s for s in SCOPES if s in asked] or list(SCOPES)
 
 
-def require(endpoint: str) -> None:
-	"""Refuse (403 insufficient_scope) a request an OAuth token's scopes do not cover; keys have none."""
+# What describes the API needs no scope: it shows only what the token may use.
+UNSCOPED_ENDPOINTS = frozenset(("ping", "openapi", "describe", "mcp"))
+
+
+def require(endpoint: str | None) -> None:
+	"""Refuse (403 insufficient_scope) a request an OAuth token's scopes do not cover; keys have none.
+	An endpoint nobody gave a scope is refused to tokens (a new endpoint is not open by omission)."""
 	key = current_key()
+	if key is None or key.oauth_scopes is None or endpoint in UNSCOPED_ENDPOINTS:
+		return
 	needed = ENDPOINT_SCOPES.get(endpoint)
-	if key is None or key.oauth_scopes is None or needed is None or needed in key.oauth_scopes:
+	if needed in key.oauth_scopes:
 		return
 	raise InsufficientScope(
 		_("This assistant was not allowed to {0}: sign it in again and allow it").format(
-			describe_scope(needed).lower()
+			describe_scope(needed).lower() if needed else _("call {0}").format(endpoint)
 		),
-		needed,
+		# The scopes to ask for: the token's and the one it lacks, so that signing in again for more
+		# does not lose what it had (the MCP specification's step-up).
+		" ".join(s for s in SCOPES if s in key.oauth_scopes or s == needed),
 	)
+
+
+def within(granted: dict[str, frozenset[str]], token_scopes: frozenset[str]) -> dict[str, frozenset[str]]:
+	"""A connection's operations per resource, within a token's scopes (a token refreshed with fewer
+	scopes, or issued before the connection was widened, keeps to its own)."""
+	return {
+		doctype: frozenset(op for op in ops if OPERATION_SCOPES.get(op) in token_scopes)
+		for doctype, ops in granted.items()
+	}

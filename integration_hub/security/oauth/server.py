@@ -15,7 +15,13 @@ from typing import ClassVar
 
 from authlib.consts import default_json_headers
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
-from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, OAuth2Error, grants
+from authlib.oauth2.rfc6749 import (
+	AccessDeniedError,
+	InvalidGrantError,
+	InvalidRequestError,
+	OAuth2Error,
+	grants,
+)
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest, OAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
@@ -143,7 +149,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 		)
 
 	def query_authorization_code(self, code: str, client):
-		stored = tokens.find(code, CODE)
+		stored = tokens.find(code, CODE, for_update=True)  # a parallel exchange waits, then sees it used
 		if stored is None or not stored.check_client(client):
 			return None
 		if stored.row.used:  # replayed: whoever holds it is not the client it was issued to
@@ -156,7 +162,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 	def authenticate_user(self, authorization_code):
 		grant = authorization_code.grant()
-		return grant if tokens.grant_is_live(grant) else None
+		if not tokens.grant_is_live(grant):
+			raise InvalidGrantError(
+				"The connection was revoked, or its user may no longer connect assistants"
+			)
+		return grant
 
 	def validate_token_request(self):
 		super().validate_token_request()
@@ -171,7 +181,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 	INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
 
 	def authenticate_refresh_token(self, refresh_token: str):
-		stored = tokens.find(refresh_token, REFRESH)
+		stored = tokens.find(refresh_token, REFRESH, for_update=True)  # as a code: one use, even in parallel
 		if stored is None:
 			return None
 		if stored.row.used:  # a rotated token used again: stolen, or the client's copy was
@@ -183,7 +193,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 	def authenticate_user(self, refresh_token):
 		grant = refresh_token.grant()
-		return grant if tokens.grant_is_live(grant) else None
+		if not tokens.grant_is_live(grant):
+			raise InvalidGrantError(
+				"The connection was revoked, or its user may no longer connect assistants"
+			)
+		return grant
 
 	def revoke_old_credential(self, refresh_token) -> None:
 		tokens.mark_used(refresh_token)
@@ -230,8 +244,9 @@ class Issuer(IssuerParameter):
 
 
 class HubAuthorizationServer(AuthorizationServer):
-	def __init__(self) -> None:
+	def __init__(self, fetch_metadata_documents: bool = False) -> None:
 		super().__init__()
+		self.fetch_metadata_documents = fetch_metadata_documents
 		self.register_grant(AuthorizationCodeGrant, [S256Required()])
 		self.register_grant(RefreshTokenGrant)
 		self.register_endpoint(Revocation(server=self))
@@ -241,7 +256,7 @@ class HubAuthorizationServer(AuthorizationServer):
 		self.register_token_generator("default", generate_tokens)
 
 	def query_client(self, client_id):
-		return clients.get_client(client_id)
+		return clients.get_client(client_id, fetch=self.fetch_metadata_documents)
 
 	def save_token(self, token: dict, request) -> None:
 		"""Keep the hashes of a token response's access and refresh tokens, bound as their grant is."""
@@ -307,6 +322,7 @@ def generate_tokens(grant_type, client, user=None, scope=None, expires_in=None, 
 	return token
 
 
-def authorization_server() -> HubAuthorizationServer:
-	"""One per request: cheap to build, and it holds no state of its own."""
-	return HubAuthorizationServer()
+def authorization_server(fetch_metadata_documents: bool = False) -> HubAuthorizationServer:
+	"""One per request: cheap to build, and it holds no state of its own. Only the authorization of a
+	signed-in person fetches a client's metadata document; the anonymous endpoints read it as fetched."""
+	return HubAuthorizationServer(fetch_metadata_documents)

@@ -117,12 +117,13 @@ TOKEN_FIELDS = ("name", "kind", "token_hash", "connection", "client", "user", "s
 TOKEN_FIELDS += ("expires_at", "revoked", "used", "redirect_uri", "code_challenge", "parent_token")
 
 
-def find(plain: object, kind: str) -> StoredToken | None:
-	"""The stored token `plain` is, if it is one of `kind` and its secret matches (in constant time)."""
+def find(plain: object, kind: str, for_update: bool = False) -> StoredToken | None:
+	"""The stored token `plain` is, if it is one of `kind` and its secret matches (in constant time);
+	`for_update` locks its row until the transaction ends (a code or refresh token is used once)."""
 	parsed = parse_token(plain, MARKERS[kind]) if isinstance(plain, str) else None
 	if parsed is None:
 		return None
-	row = frappe.db.get_value(TOKEN, parsed[0], TOKEN_FIELDS, as_dict=True)
+	row = frappe.db.get_value(TOKEN, parsed[0], TOKEN_FIELDS, as_dict=True, for_update=for_update)
 	if not row or row.kind != kind or not secret_matches(parsed[1], row.token_hash):
 		return None
 	return StoredToken(row)
@@ -138,11 +139,13 @@ def mark_used(token: StoredToken) -> None:
 
 
 def revoke(token: StoredToken) -> None:
-	"""Revoke a token and the tokens issued for it (a refresh token's access token, a code's pair)."""
+	"""Revoke a token, the tokens issued for it, and for a refresh token the access token issued with
+	it (both were issued for the same code or earlier refresh token): RFC 7009 §2.1."""
 	Token = frappe.qb.DocType(TOKEN)
-	frappe.qb.update(Token).set(Token.revoked, 1).where(
-		(Token.name == token.name) | (Token.parent_token == token.name)
-	).run()
+	revoked = (Token.name == token.name) | (Token.parent_token == token.name)
+	if token.row.kind == REFRESH and token.row.parent_token:
+		revoked |= (Token.parent_token == token.row.parent_token) & (Token.kind == ACCESS)
+	frappe.qb.update(Token).set(Token.revoked, 1).where(revoked).run()
 
 
 def revoke_connection_tokens(connection: str) -> None:
@@ -194,14 +197,17 @@ def authenticate() -> None:
 				_("This access token was issued for {0}, not for {1}").format(access.resource, resource_url())
 			)
 		)
+	token_scopes = frozenset((access.scope or "").split())
 	act_as(
 		ActiveKey(
 			name=access.connection,
 			user=access.user,
 			rate_limit_per_minute=0,
-			scopes=granted_scopes(access.connection, CONNECTION),
+			scopes=scopes.within(granted_scopes(access.connection, CONNECTION), token_scopes),
 			parenttype=CONNECTION,
-			oauth_scopes=frozenset((access.scope or "").split()),
+			oauth_scopes=token_scopes,
+			lists_methods=scopes.CALL in token_scopes,
+			lists_reports=scopes.READ in token_scopes,
 		)
 	)
 	try:
@@ -234,6 +240,7 @@ def _live_access(plain: str) -> frappe._dict | None:
 			Token.resource,
 			Token.scope,
 			Token.connection,
+			Token.user.as_("token_user"),
 			Connection.user,
 			Connection.status,
 			Connection.last_used_at,
@@ -245,6 +252,8 @@ def _live_access(plain: str) -> frappe._dict | None:
 	)
 	row = rows[0] if rows else None
 	if row is None or row.kind != ACCESS or not secret_matches(secret, row.token_hash):
+		return None
+	if row.token_user != row.user:  # the connection was altered after the token was issued
 		return None
 	live = (
 		not row.revoked

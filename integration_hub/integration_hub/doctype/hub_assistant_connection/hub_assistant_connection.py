@@ -1,6 +1,8 @@
 # Copyright (c) 2026, integration_hub contributors and contributors
 # For license information, please see license.txt
 
+import frappe
+from frappe import _
 from frappe.model.document import Document
 
 
@@ -37,5 +39,12 @@ class HubAssistantConnection(Document):
 		user: DF.Link
 	# end: auto-generated types
 
-	# Written only by the authorization server (security/oauth/consent.py), which records what the user
-	# consented to; users read theirs and revoke them (api/oauth.revoke_connection).
+	def validate(self):
+		"""Written only by the authorization server (security/oauth/consent.py), which records what the
+		user consented to: a save from the Desk or the REST API, even a manager's, would change a
+		consent nobody gave. People revoke (api/oauth.revoke_connection) or sign the assistant in again."""
+		frappe.throw(
+			_("A connection changes only when its person signs the assistant in again, or is revoked"),
+			frappe.PermissionError,
+			title=_("Not Permitted"),
+		)
