@@ -130,6 +130,14 @@ def requested_resource(grant) -> str:
 	return resource_url()
 
 
+def live_grant(stored: tokens.StoredToken) -> tokens.Grant:
+	"""The grant of a code or refresh token, or InvalidGrantError if it may no longer be used."""
+	grant = stored.grant()
+	if not tokens.grant_is_live(grant):
+		raise InvalidGrantError("The connection was revoked, or its user may no longer connect assistants")
+	return grant
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 	TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(clients.AUTH_METHODS)
 
@@ -161,12 +169,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 		tokens.mark_used(authorization_code)
 
 	def authenticate_user(self, authorization_code):
-		grant = authorization_code.grant()
-		if not tokens.grant_is_live(grant):
-			raise InvalidGrantError(
-				"The connection was revoked, or its user may no longer connect assistants"
-			)
-		return grant
+		return live_grant(authorization_code)
 
 	def validate_token_request(self):
 		super().validate_token_request()
@@ -192,12 +195,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 		return None if stored.is_expired() or stored.is_revoked() else stored
 
 	def authenticate_user(self, refresh_token):
-		grant = refresh_token.grant()
-		if not tokens.grant_is_live(grant):
-			raise InvalidGrantError(
-				"The connection was revoked, or its user may no longer connect assistants"
-			)
-		return grant
+		return live_grant(refresh_token)
 
 	def revoke_old_credential(self, refresh_token) -> None:
 		tokens.mark_used(refresh_token)
