@@ -16,7 +16,6 @@ import frappe
 from frappe import _
 
 from integration_hub.api.mcp.caller import caller_view
-from integration_hub.api.mcp.tool_schemas import OPERATIONS
 from integration_hub.documents.exposure import authorize, get_resource, permitted_operations
 from integration_hub.documents.fields import FieldPolicy, field_policy
 from integration_hub.documents.naming import generates_names
@@ -25,6 +24,7 @@ from integration_hub.methods.calling import callable_methods
 from integration_hub.methods.schemas import call_properties
 from integration_hub.reports.running import runnable_reports
 from integration_hub.reports.schemas import filters_schema
+from integration_hub.security.api_keys import SCOPE_OPERATIONS
 
 LINK_TYPES = frozenset(("Link", "Dynamic Link"))
 OPTIONS_TYPES = frozenset(("Link", "Dynamic Link", "Table", "Table MultiSelect"))
@@ -87,7 +87,7 @@ def describe(
 def your_resources() -> list[dict]:
 	view = caller_view()
 	return [
-		{"doctype": doctype, "operations": [op for op in OPERATIONS if view.allows(doctype, op)]}
+		{"doctype": doctype, "operations": [op for op in SCOPE_OPERATIONS if view.allows(doctype, op)]}
 		for doctype in view.resources
 	]
 

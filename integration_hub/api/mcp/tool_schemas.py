@@ -1,5 +1,5 @@
 """The input and output JSON schemas of the MCP tools: the same for every caller, resource, method and
-report, so the tool list stays the same size (about 12 KB) whatever is exposed.
+report, so the tool list stays the same size (under 15 KB) whatever is exposed.
 
 A tool's schema does not carry each DocType's fields, nor each method's arguments. ERPNext's Sales
 Invoice alone has hundreds of fields and child tables: ten such resources in every tool's schema made
@@ -10,10 +10,10 @@ JSON pointer to it (`/data/qty`), so a model corrects itself.
 
 from integration_hub.documents import idempotency
 from integration_hub.documents.query import DEFAULT_LIMIT, OPERATORS, ORDER_COLUMNS
+from integration_hub.security.api_keys import SCOPE_OPERATIONS
 
 IDEMPOTENCY_ARGUMENT = "idempotency_key"
 NULLABLE_STRING = {"type": ["string", "null"]}
-OPERATIONS = ["read", "create", "update", "delete", "submit", "cancel", "changes"]
 
 DOCTYPE_ARGUMENT = {"type": "string", "description": "A DocType; describe_resource lists yours"}
 RECORD = {"type": "object", "description": "Fields by fieldname (describe_resource gives them)"}
@@ -85,7 +85,7 @@ DESCRIBE = (
 			"reports": {"type": "array", "items": {"type": "object"}},
 			"doctype": {"type": "string"},
 			"key_fields": {"type": "array", "items": {"type": "string"}},
-			"operations": {"type": "array", "items": {"enum": OPERATIONS}},
+			"operations": {"type": "array", "items": {"enum": list(SCOPE_OPERATIONS)}},
 			"fields": {"type": "object"},
 			"tables": {"type": "object"},
 			"arguments": {"type": "object"},
