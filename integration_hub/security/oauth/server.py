@@ -133,7 +133,7 @@ def requested_resource(grant) -> str:
 def live_grant(stored: tokens.StoredToken) -> tokens.Grant:
 	"""The grant of a code or refresh token, or InvalidGrantError if it may no longer be used."""
 	grant = stored.grant()
-	if not tokens.grant_is_live(grant):
+	if not tokens.is_live(stored):
 		raise InvalidGrantError("The connection was revoked, or its user may no longer connect assistants")
 	return grant
 

@@ -163,14 +163,10 @@ def prune_expired() -> None:
 	frappe.qb.from_(Token).delete().where(Token.expires_at < cutoff).run()
 
 
-def grant_is_live(grant: Grant) -> bool:
-	"""Whether a grant may still be used: its connection active, its user enabled and still allowed."""
-	status = frappe.db.get_value(CONNECTION, grant.connection, "status")
-	return (
-		status == "Active"
-		and bool(frappe.db.get_value("User", grant.user, "enabled"))
-		and may_connect(grant.user)
-	)
+def is_live(token: StoredToken) -> bool:
+	"""Whether a code or refresh token may still give tokens: the same rule as an access token's."""
+	row = _with_its_grant(token.name)
+	return row is not None and _grant_is_live(row)
 
 
 # --- the bearer authentication of a request -----------------------------------------------------
@@ -220,8 +216,14 @@ def authenticate() -> None:
 def _live_access(plain: str) -> frappe._dict | None:
 	"""The access token with its connection, client and user, in one query; None unless all are live."""
 	prefix, secret = parse_token(plain, MARKERS[ACCESS]) or (None, None)
-	if prefix is None:
+	row = _with_its_grant(prefix) if prefix else None
+	if row is None or row.kind != ACCESS or not secret_matches(secret, row.token_hash):
 		return None
+	return row if _grant_is_live(row) else None
+
+
+def _with_its_grant(name: str) -> frappe._dict | None:
+	"""A stored token with what it acts under (connection, client, user), in one query."""
 	Token, Connection = frappe.qb.DocType(TOKEN), frappe.qb.DocType(CONNECTION)
 	Client, User = frappe.qb.DocType("Hub OAuth Client"), frappe.qb.DocType("User")
 	rows = (
@@ -247,20 +249,21 @@ def _live_access(plain: str) -> frappe._dict | None:
 			Client.enabled.as_("client_enabled"),
 			User.enabled.as_("user_enabled"),
 		)
-		.where(Token.name == prefix)
+		.where(Token.name == name)
 		.run(as_dict=True)
 	)
-	row = rows[0] if rows else None
-	if row is None or row.kind != ACCESS or not secret_matches(secret, row.token_hash):
-		return None
-	if row.token_user != row.user:  # the connection was altered after the token was issued
-		return None
-	live = (
+	return rows[0] if rows else None
+
+
+def _grant_is_live(row: frappe._dict) -> bool:
+	"""Not revoked or expired; its connection active and unaltered since (the same user); its client
+	enabled; its user enabled and still with a role that may connect assistants."""
+	return bool(
 		not row.revoked
 		and get_datetime(row.expires_at) > now_datetime()
+		and row.token_user == row.user
 		and row.status == "Active"
 		and row.client_enabled
 		and row.user_enabled
 		and may_connect(row.user)
 	)
-	return row if live else None
